@@ -1,1 +1,25 @@
-//! placeholder
+//! The Kensa compiler: name resolution and type checking of a rule set's AST
+//! against the event schema (now), the typed IR and its evaluators (next).
+//!
+//! This crate owns meaning: which names exist, what type every expression
+//! has, the outcomes and their codes, the phase of every rule. It reads the
+//! AST of `kensa-dsl` and never parses text itself; it knows nothing of how
+//! events arrive, how lists are loaded or where velocity state lives.
+
+pub mod builtins;
+pub mod check;
+pub mod outcomes;
+pub mod schema;
+
+pub use check::{check, CheckedRuleset, Phase};
+pub use outcomes::{Outcome, Outcomes};
+pub use schema::Schema;
+
+use kensa_dsl::Diagnostic;
+
+/// Reads a rule set in either form and checks it: the one call a front end
+/// needs. `text` must be decoded (see `kensa_dsl::decode_source`).
+pub fn compile_source(text: &str) -> Result<CheckedRuleset, Vec<Diagnostic>> {
+    let ast = kensa_dsl::parse_ruleset(text)?;
+    check(ast)
+}

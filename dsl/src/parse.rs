@@ -9,6 +9,7 @@ use crate::span::Span;
 use kensa_grammar::{KensaParser, Rule as R};
 use pest::iterators::Pair;
 use pest::Parser as _;
+use std::collections::HashMap;
 
 /// How deep an expression tree may be. Every later pass recurses over the
 /// tree, so this bounds their stack use.
@@ -34,7 +35,7 @@ pub fn parse_text(src: &str) -> Result<Ruleset, Vec<Diagnostic>> {
     }
     let mut pairs = KensaParser::parse(R::file, src).map_err(|e| vec![syntax_error(src, &e, None)])?;
     let file = pairs.next().ok_or_else(|| vec![Diagnostic::new(Code::BadSource, Span::new(0, 0), "empty file")])?;
-    let mut b = Builder { diags: Vec::new(), fixed_span: None };
+    let mut b = Builder::new(src, &scanned.comments, None);
     let ruleset_pair = children(file).find(|p| p.as_rule() == R::ruleset);
     let Some(ruleset_pair) = ruleset_pair else {
         return Err(vec![Diagnostic::new(Code::BadSource, Span::new(0, 0), "expected `ruleset NAME { ... }`")]);
@@ -60,7 +61,7 @@ pub fn parse_condition(text: &str, span: Span) -> Result<Expr, Vec<Diagnostic>> 
     }
     let mut pairs =
         KensaParser::parse(R::condition, text).map_err(|e| vec![syntax_error(text, &e, Some(span))])?;
-    let mut b = Builder { diags: Vec::new(), fixed_span: Some(span) };
+    let mut b = Builder::new(text, &scanned.comments, Some(span));
     let expr = pairs
         .next()
         .and_then(|cond| children(cond).find(|p| p.as_rule() == R::expr))
@@ -195,15 +196,39 @@ fn describe_rule(r: R) -> &'static str {
     }
 }
 
-struct Builder {
+struct Builder<'s> {
+    src: &'s str,
+    /// Comment start offsets by end offset, to trim trailing trivia off spans.
+    comment_starts: HashMap<usize, usize>,
     diags: Vec<Diagnostic>,
     /// Set when reading a JSON condition string: every node gets this span.
     fixed_span: Option<Span>,
 }
 
-impl Builder {
+impl<'s> Builder<'s> {
+    fn new(src: &'s str, comments: &[Comment], fixed_span: Option<Span>) -> Builder<'s> {
+        let comment_starts = comments.iter().map(|c| (c.span.end as usize, c.span.start as usize)).collect();
+        Builder { src, comment_starts, diags: Vec::new(), fixed_span }
+    }
+
+    /// A pair's span without the whitespace and comments pest lets a pair
+    /// swallow at its end (an optional or repeated tail that did not match
+    /// still consumed the trivia before it).
     fn span(&self, p: &Pair<'_, R>) -> Span {
-        self.fixed_span.unwrap_or_else(|| Span::new(p.as_span().start(), p.as_span().end()))
+        if let Some(s) = self.fixed_span {
+            return s;
+        }
+        let start = p.as_span().start();
+        let mut end = p.as_span().end();
+        loop {
+            let trimmed = self.src.get(start..end).map_or(0, |t| t.trim_end().len());
+            end = start + trimmed;
+            match self.comment_starts.get(&end) {
+                Some(&c) if c >= start => end = c,
+                _ => break,
+            }
+        }
+        Span::new(start, end)
     }
 
     fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
