@@ -19,7 +19,20 @@ use kensa_dsl::Diagnostic;
 
 /// Reads a rule set in either form and checks it: the one call a front end
 /// needs. `text` must be decoded (see `kensa_dsl::decode_source`).
+/// Every error is returned, in source order: those of the reader and, when
+/// the reader could still build the tree, those of the checker.
 pub fn compile_source(text: &str) -> Result<CheckedRuleset, Vec<Diagnostic>> {
-    let ast = kensa_dsl::parse_ruleset(text)?;
-    check(ast)
+    let (ast, mut diags) = kensa_dsl::parse_ruleset_recovering(text);
+    let Some(ast) = ast else {
+        return Err(diags);
+    };
+    match check(ast) {
+        Ok(checked) if diags.is_empty() => Ok(checked),
+        Ok(_) => Err(diags),
+        Err(more) => {
+            diags.extend(more);
+            kensa_dsl::diagnostic::sort_by_position(&mut diags);
+            Err(diags)
+        }
+    }
 }

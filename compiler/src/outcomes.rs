@@ -38,8 +38,8 @@ impl Outcomes {
     }
 
     /// The outcome set of a declaration (or the default when there is none).
-    /// Problems are reported and the default set is used in their place, so
-    /// that checking can go on.
+    /// Problems are reported, and the valid names are kept so that checking
+    /// the rules can go on without follow-on errors.
     pub fn from_decl(decl: Option<&OutcomesDecl>, diags: &mut Vec<Diagnostic>) -> Outcomes {
         let Some(decl) = decl else {
             return Outcomes::default_set();
@@ -48,7 +48,6 @@ impl Outcomes {
         if names.len() == DEFAULT_OUTCOMES.len() && names.iter().zip(DEFAULT_OUTCOMES).all(|(a, (b, _))| *a == b) {
             return Outcomes::default_set();
         }
-        let before = diags.len();
         if names.len() < 2 {
             diags.push(Diagnostic::new(Code::BadOutcomes, decl.span, "`outcomes` must list at least two outcomes"));
         }
@@ -63,9 +62,13 @@ impl Outcomes {
                 diags.push(Diagnostic::new(Code::BadOutcomes, n.span, format!("outcome `{}` is listed twice", n.name)));
             }
         }
-        if diags.len() > before {
-            return Outcomes::default_set();
+        let mut kept: Vec<&str> = Vec::new();
+        for name in names {
+            if name != NONE_OUTCOME.0 && !kept.contains(&name) {
+                kept.push(name);
+            }
         }
+        let names = kept;
         let n = u32::try_from(names.len()).unwrap_or(u32::MAX);
         let list = names
             .iter()

@@ -51,15 +51,28 @@ pub fn decode_source(bytes: &[u8]) -> Result<&str, Diagnostic> {
 /// Reads a rule set in either form (told apart by [`source_kind`]). `text`
 /// must already be decoded by [`decode_source`].
 pub fn parse_ruleset(text: &str) -> Result<Ruleset, Vec<Diagnostic>> {
+    match parse_ruleset_recovering(text) {
+        (Some(rs), diags) if diags.is_empty() => Ok(rs),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// Like [`parse_ruleset`], but also returns the tree when the errors found
+/// leave it whole, so that a checker can add its own errors to the report.
+pub fn parse_ruleset_recovering(text: &str) -> (Option<Ruleset>, Vec<Diagnostic>) {
     if text.trim().is_empty() {
-        return Err(vec![Diagnostic::new(
+        let empty = Diagnostic::new(
             Code::BadSource,
             Span::new(0, 0),
             "the file is empty: expected `ruleset NAME { ... }` or a JSON rule set",
-        )]);
+        );
+        return (None, vec![empty]);
     }
     match source_kind(text) {
-        SourceKind::Text => parse::parse_text(text),
-        SourceKind::Json => json::read::read_json(text),
+        SourceKind::Text => parse::parse_text_recovering(text),
+        SourceKind::Json => match json::read::read_json(text) {
+            Ok(rs) => (Some(rs), Vec::new()),
+            Err(diags) => (None, diags),
+        },
     }
 }

@@ -29,23 +29,33 @@ pub fn is_keyword(name: &str) -> bool {
 
 /// Parses a whole rule set in the text form. `src` must not start with a BOM.
 pub fn parse_text(src: &str) -> Result<Ruleset, Vec<Diagnostic>> {
+    match parse_text_recovering(src) {
+        (Some(rs), diags) if diags.is_empty() => Ok(rs),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// Parses a rule set, going on past errors that leave the tree whole (a bad
+/// literal, a repeated attribute, a zero window): returns the tree when there
+/// is one, and every error found, so the type checker can report its own
+/// errors beside them.
+pub fn parse_text_recovering(src: &str) -> (Option<Ruleset>, Vec<Diagnostic>) {
     let scanned = scan(src);
     if !scanned.diagnostics.is_empty() {
-        return Err(scanned.diagnostics);
+        return (None, scanned.diagnostics);
     }
-    let mut pairs = KensaParser::parse(R::file, src).map_err(|e| vec![syntax_error(src, &e, None)])?;
-    let file = pairs.next().ok_or_else(|| vec![Diagnostic::new(Code::BadSource, Span::new(0, 0), "empty file")])?;
+    let mut pairs = match KensaParser::parse(R::file, src) {
+        Ok(p) => p,
+        Err(e) => return (None, vec![syntax_error(src, &e, None)]),
+    };
     let mut b = Builder::new(src, &scanned.comments, None);
-    let ruleset_pair = children(file).find(|p| p.as_rule() == R::ruleset);
+    let ruleset_pair = pairs.next().and_then(|file| children(file).find(|p| p.as_rule() == R::ruleset));
     let Some(ruleset_pair) = ruleset_pair else {
-        return Err(vec![Diagnostic::new(Code::BadSource, Span::new(0, 0), "expected `ruleset NAME { ... }`")]);
+        return (None, vec![Diagnostic::new(Code::BadSource, Span::new(0, 0), "expected `ruleset NAME { ... }`")]);
     };
     let mut ruleset = b.ruleset(ruleset_pair);
-    if !b.diags.is_empty() {
-        return Err(b.diags);
-    }
     crate::comments::attach(&mut ruleset, src, scanned.comments);
-    Ok(ruleset)
+    (Some(ruleset), b.diags)
 }
 
 /// Parses one condition in the text syntax (a JSON condition string). Every
@@ -116,14 +126,24 @@ fn syntax_error(src: &str, e: &pest::error::Error<R>, fixed: Option<Span>) -> Di
         pest::error::InputLocation::Span((s, _)) => s,
     };
     let found = describe_found(src, pos);
-    let mut expected: Vec<&'static str> = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().map(|r| describe_rule(*r)).collect()
-        }
-        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    let positives: &[R] = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+        pest::error::ErrorVariant::CustomError { .. } => &[],
     };
-    expected.sort_unstable();
-    expected.dedup();
+    // After a complete item the next token may start any item: say so once.
+    let item_may_follow = positives.contains(&R::kw_rule);
+    let mut expected: Vec<&'static str> = Vec::new();
+    for r in positives {
+        let is_item_start = matches!(r, R::kw_rule | R::kw_list | R::kw_velocity | R::kw_field | R::kw_outcomes)
+            || (item_may_follow && *r == R::kw_description);
+        let text = if item_may_follow && is_item_start { "the next item" } else { describe_rule(*r) };
+        if !expected.contains(&text) {
+            expected.push(text);
+        }
+    }
+    if item_may_follow {
+        expected.push("`}`");
+    }
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
@@ -161,6 +181,14 @@ fn describe_rule(r: R) -> &'static str {
     match r {
         R::kw_ruleset => "`ruleset`",
         R::kw_rule => "`rule`",
+        R::kw_list => "`list`",
+        R::kw_velocity => "`velocity`",
+        R::kw_field => "`field`",
+        R::kw_outcomes => "`outcomes`",
+        R::kw_description => "`description`",
+        R::kw_priority => "`priority`",
+        R::attr_disabled => "`disabled`",
+        R::attr_skip_scoring => "`skip_scoring`",
         R::kw_when => "`when`",
         R::kw_by => "`by`",
         R::kw_over => "`over`",
@@ -179,19 +207,16 @@ fn describe_rule(r: R) -> &'static str {
         R::timestamp => "a timestamp",
         R::set | R::inline_set => "a list name or `(`",
         R::set_literal | R::literal => "a literal",
-        R::compare_op => "a comparison",
         R::ruleset => "`ruleset`",
         R::description | R::outcomes | R::field_decl | R::list_decl | R::velocity_decl | R::rule => {
             "a ruleset item (`rule`, `list`, `velocity`, `field`, `description`, `outcomes`)"
         }
-        R::attr_description | R::attr_priority | R::attr_disabled | R::attr_skip_scoring => {
-            "a rule attribute or `when`"
-        }
+        R::attr_description | R::attr_priority => "a rule attribute",
         R::EOI => "end of file",
         R::expr | R::and_expr | R::not_expr | R::comparison | R::sum | R::product | R::unary | R::call => {
             "an expression"
         }
-        R::sum_op | R::product_op => "an operator",
+        R::sum_op | R::product_op | R::compare_op => "an operator",
         _ => "something else",
     }
 }
@@ -233,6 +258,10 @@ impl<'s> Builder<'s> {
 
     fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
         self.diags.push(Diagnostic::new(code, span, message));
+    }
+
+    fn too_deep(&mut self, span: Span) {
+        self.error(Code::TooDeep, span, format!("expression nested too deeply: at most {MAX_EXPR_DEPTH} levels are allowed"));
     }
 
     fn ident(&self, p: &Pair<'_, R>) -> Ident {
@@ -376,25 +405,29 @@ impl<'s> Builder<'s> {
                 _ => {}
             }
         }
-        let Some(agg) = agg else {
+        // Problems with the aggregate are reported and the velocity kept as a
+        // `count()`, so rules that use it are still checked.
+        let agg = agg.unwrap_or_else(|| {
             let all: Vec<_> = AggKind::ALL.iter().map(|a| a.as_str()).collect();
             self.error(
                 Code::BadAggregate,
                 agg_span,
                 format!("unknown aggregate `{}`, expected one of {}", agg_name.as_str(), all.join(", ")),
             );
-            return None;
-        };
-        let of = match (agg, args.len()) {
-            (AggKind::Count, 0) => None,
+            AggKind::Count
+        });
+        let (agg, of) = match (agg, args.len()) {
+            (AggKind::Count, 0) => (agg, None),
             (AggKind::Count, n) => {
-                self.error(Code::BadAggregate, agg_span, format!("`count` takes no argument, found {n}"));
-                return None;
+                if AggKind::parse(agg_name.as_str()).is_some() {
+                    self.error(Code::BadAggregate, agg_span, format!("`count` takes no argument, found {n}"));
+                }
+                (AggKind::Count, None)
             }
-            (_, 1) => args.into_iter().next(),
+            (_, 1) => (agg, args.into_iter().next()),
             (a, n) => {
                 self.error(Code::BadAggregate, agg_span, format!("`{}` takes one argument, found {n}", a.as_str()));
-                return None;
+                (AggKind::Count, None)
             }
         };
         Some(VelocityDecl {
@@ -420,8 +453,9 @@ impl<'s> Builder<'s> {
         };
         match d.millis() {
             Some(0) => {
+                // Reported, and kept so the velocity's users are still checked.
                 self.error(Code::BadDuration, span, "a velocity window must be longer than 0");
-                None
+                Some(d)
             }
             Some(_) => Some(d),
             None => {
@@ -492,16 +526,11 @@ impl<'s> Builder<'s> {
     /// its tree, counted from the condition's root; past [`MAX_EXPR_DEPTH`] an
     /// error is reported and nothing is built.
     fn expr(&mut self, p: Pair<'_, R>, depth: u32) -> Option<Expr> {
+        let span = self.span(&p);
         if depth > MAX_EXPR_DEPTH {
-            let span = self.span(&p);
-            self.error(
-                Code::TooDeep,
-                span,
-                format!("expression nested too deeply: at most {MAX_EXPR_DEPTH} levels are allowed"),
-            );
+            self.too_deep(span);
             return None;
         }
-        let span = self.span(&p);
         match p.as_rule() {
             R::expr | R::and_expr => {
                 let is_or = p.as_rule() == R::expr;
@@ -518,6 +547,10 @@ impl<'s> Builder<'s> {
             R::not_expr => {
                 let parts: Vec<Pair<'_, R>> = children(p).collect();
                 let nots = u32::try_from(parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
+                if depth.saturating_add(nots) > MAX_EXPR_DEPTH {
+                    self.too_deep(span);
+                    return None;
+                }
                 let mut inner_depth = depth.saturating_add(nots);
                 let mut ops = Vec::new();
                 let mut result = None;
@@ -541,6 +574,10 @@ impl<'s> Builder<'s> {
             R::unary => {
                 let parts: Vec<Pair<'_, R>> = children(p).collect();
                 let negs = u32::try_from(parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
+                if depth.saturating_add(negs) > MAX_EXPR_DEPTH {
+                    self.too_deep(span);
+                    return None;
+                }
                 let mut ops = Vec::new();
                 let mut result = None;
                 for q in parts {

@@ -382,7 +382,7 @@ impl Checker<'_> {
                     self.err(
                         Code::ListKindMismatch,
                         span,
-                        format!("list `{}` is a `{}` list and cannot be tested against {}", name.name, kind.as_str(), t(ty)),
+                        format!("list `{}` holds `{}` values and cannot be tested against {}", name.name, kind.as_str(), t(ty)),
                     );
                     return None;
                 }
@@ -507,7 +507,8 @@ impl Checker<'_> {
                 Ok(_) => Some(()),
                 Err(e) => {
                     let detail = e.to_string();
-                    let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim().to_string();
+                    let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
+                    let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
                     self.err(Code::BadLiteral, a.span, format!("invalid regular expression: {last}"));
                     None
                 }
