@@ -169,6 +169,7 @@ enum Prec {
 
 fn prec(e: &Expr) -> Prec {
     match &e.kind {
+        ExprKind::Or(xs) | ExprKind::And(xs) if xs.is_empty() => Prec::Atom,
         ExprKind::Or(xs) if xs.len() != 1 => Prec::Or,
         ExprKind::And(xs) if xs.len() != 1 => Prec::And,
         ExprKind::Or(xs) | ExprKind::And(xs) => xs.first().map_or(Prec::Atom, prec),

@@ -459,8 +459,13 @@ impl Reader {
                     for (i, x) in items.iter().enumerate() {
                         xs.push(self.condition(x, &format!("{key}[{i}]"), depth + 1)?);
                     }
-                    if xs.len() == 1 {
-                        return xs.pop();
+                    // Read as the text form would write them, so both forms
+                    // give one tree: `true`/`false` for the empty chains, the
+                    // lone condition for a chain of one.
+                    match xs.len() {
+                        0 => return Some(Expr::new(ExprKind::Literal(Literal::Bool(which == "all")), span)),
+                        1 => return xs.pop(),
+                        _ => {}
                     }
                     Some(Expr::new(if which == "all" { ExprKind::And(xs) } else { ExprKind::Or(xs) }, span))
                 } else if keys("not") {
