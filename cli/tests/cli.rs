@@ -1,6 +1,8 @@
 //! The `kensa` binary end to end: exit codes, output streams and formats of
 //! `check`, `fmt` and `convert` (SPEC section 12).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

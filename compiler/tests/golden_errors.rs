@@ -1,6 +1,8 @@
 //! Golden tests: one bad input per class of compile error, asserting the
 //! exact first line (`PATH:LINE:COL: error: MESSAGE`) of every diagnostic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use kensa_dsl::SourceFile;
 
 /// Compiles `src` and returns the first line of each diagnostic.

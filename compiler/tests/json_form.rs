@@ -1,6 +1,8 @@
 //! The JSON form (SPEC section 11): reading with defaults, both condition
 //! shapes, errors at the offending JSON value, and the round trips.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use kensa_dsl::format::format_ruleset;
 use kensa_dsl::json::write::write_json;
 use kensa_dsl::SourceFile;

@@ -199,11 +199,8 @@ impl<'a> SourceFile<'a> {
         let end = (d.span.end as usize).clamp(start, line_range.start + line_text.len());
         let width = text.get(start..end).map_or(0, |s| s.chars().count()).max(1);
         let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
-        match &d.help {
-            Some(help) => {
-                let _ = writeln!(out, "{pad} = help: {help}");
-            }
-            None => {}
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "{pad} = help: {help}");
         }
         let _ = writeln!(out, "{pad} = code: {}", d.code.as_str());
         out

@@ -507,7 +507,7 @@ impl Checker<'_> {
                 Ok(_) => Some(()),
                 Err(e) => {
                     let detail = e.to_string();
-                    let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
+                    let last = detail.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim();
                     let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
                     self.err(Code::BadLiteral, a.span, format!("invalid regular expression: {last}"));
                     None
