@@ -1,4 +1,4 @@
-//! The `kensa` command line: `check`, `fmt` and `convert` over rule-set files.
+//! The `kensa` command line: `check`, `fmt`, `convert`, `eval` and `test`.
 //!
 //! This crate owns argument parsing, file I/O, exit codes and how diagnostics
 //! reach the terminal. It holds no language logic: it calls `kensa-dsl` and
@@ -17,6 +17,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_LOAD: u8 = 1;
 /// Exit status: bad usage or unreadable input.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status: the run finished but some events were invalid.
+pub const EXIT_INVALID: u8 = 3;
 
 /// Kensa: a fraud-rule compiler and evaluation engine.
 #[derive(Parser)]
@@ -32,6 +34,47 @@ enum Command {
     Check {
         /// The rule set, in the text or the JSON form.
         rules: PathBuf,
+        /// Also load every declared list from `DIR/<name>.txt`.
+        #[arg(long, value_name = "DIR")]
+        lists: Option<PathBuf>,
+    },
+    /// Decide each event of a JSON Lines stream, in input order.
+    Eval {
+        /// The rule set.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The directory of the list files.
+        #[arg(long, value_name = "DIR")]
+        lists: Option<PathBuf>,
+        /// The events, JSON Lines (`-` or absent: standard input).
+        #[arg(long, value_name = "EVENTS.jsonl")]
+        input: Option<PathBuf>,
+        /// Write the decisions here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Add, for each matched rule, every field and velocity it read.
+        #[arg(long)]
+        explain: bool,
+        /// Record nothing into the velocity windows.
+        #[arg(long)]
+        dry_run: bool,
+        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        #[arg(long)]
+        no_jit: bool,
+    },
+    /// Run expectation cases (`{"event": ..., "expect": ...}` lines) in order.
+    Test {
+        /// The rule set.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The directory of the list files.
+        #[arg(long, value_name = "DIR")]
+        lists: Option<PathBuf>,
+        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        #[arg(long)]
+        no_jit: bool,
+        /// The cases, JSON Lines.
+        cases: PathBuf,
     },
     /// Print the canonical text form of a rule set.
     Fmt {
@@ -63,7 +106,11 @@ pub enum Form {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { rules } => commands::check::run(&rules),
+        Command::Check { rules, lists } => commands::check::run(&rules, lists.as_deref()),
+        Command::Eval { rules, lists, input, output, explain, dry_run, no_jit: _ } => {
+            commands::eval::run(&commands::eval::EvalArgs { rules, lists, input, output, explain, dry_run })
+        }
+        Command::Test { rules, lists, no_jit: _, cases } => commands::test::run(&rules, lists.as_deref(), &cases),
         Command::Fmt { rules, check } => commands::fmt::run(&rules, check),
         Command::Convert { rules, to } => commands::convert::run(&rules, to),
     };

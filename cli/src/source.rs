@@ -53,3 +53,33 @@ impl RulesFile {
         })
     }
 }
+
+/// Compiles the rule set at `rules` and loads its lists from `lists`, ready
+/// to decide. Every failure is reported; the exit status is returned.
+pub fn load_engine(rules: &Path, lists: Option<&Path>) -> Result<kensa_runtime::Engine, u8> {
+    let file = RulesFile::read(rules)?;
+    let checked = file.compile()?;
+    let program = kensa_compiler::lower::lower(&checked);
+    let sets = load_lists(&program, lists)?;
+    Ok(kensa_runtime::Engine::new(program, sets))
+}
+
+/// Loads the program's declared lists from `dir` (none needed when it
+/// declares none); a missing directory or a bad file is exit 1.
+pub fn load_lists(
+    program: &kensa_compiler::Program,
+    dir: Option<&Path>,
+) -> Result<Vec<std::sync::Arc<kensa_compiler::ir::SetData>>, u8> {
+    if program.lists.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(dir) = dir else {
+        let names: Vec<&str> = program.lists.iter().map(|l| l.name.as_str()).collect();
+        eprintln!("error: the rule set declares lists ({}): give their directory with --lists DIR", names.join(", "));
+        return Err(EXIT_LOAD);
+    };
+    kensa_runtime::lists::load_dir(&program.lists, dir).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_LOAD
+    })
+}

@@ -1,5 +1,6 @@
 //! The Kensa compiler: name resolution and type checking of a rule set's AST
-//! against the event schema (now), the typed IR and its evaluators (next).
+//! against the event schema, lowering to a typed IR, and the interpreter that
+//! evaluates it (the JIT will run the same IR).
 //!
 //! This crate owns meaning: which names exist, what type every expression
 //! has, the outcomes and their codes, the phase of every rule. It reads the
@@ -8,10 +9,16 @@
 
 pub mod builtins;
 pub mod check;
+pub mod interp;
+pub mod ir;
+pub mod lower;
 pub mod outcomes;
 pub mod schema;
+pub mod sets;
+pub mod value;
 
 pub use check::{check, CheckedRuleset, Phase};
+pub use ir::Program;
 pub use outcomes::{Outcome, Outcomes};
 pub use schema::Schema;
 

@@ -26,6 +26,20 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
+/// A number as JSON: whole numbers an f64 holds exactly print as integers
+/// (`86`, not `86.0`); others in the shortest form that reads back the same.
+pub fn json_number(v: f64) -> serde_json::Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if v.fract() == 0.0 && v.abs() <= EXACT && !(v == 0.0 && v.is_sign_negative()) {
+        // In range by the check above, so the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        let i = v as i64;
+        serde_json::Value::from(i)
+    } else {
+        serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
 /// Reads a duration literal (`250ms`, `90d`): an integer and a unit.
 pub fn parse_duration(text: &str) -> Option<DurationLit> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;

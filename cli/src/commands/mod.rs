@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod convert;
+pub mod eval;
 pub mod fmt;
+pub mod test;

@@ -8,6 +8,7 @@
 
 use crate::ast::*;
 use crate::format::format_expr;
+use crate::literal::json_number;
 use serde_json::{json, Map, Value};
 
 /// The JSON form of a rule set, as text ending in a newline.
@@ -113,7 +114,7 @@ fn value(e: &Expr) -> Option<Value> {
     match &e.kind {
         ExprKind::Literal(l) => literal_value(l),
         ExprKind::Neg(x) => match &x.kind {
-            ExprKind::Literal(Literal::Number(v)) => Some(number(-v)),
+            ExprKind::Literal(Literal::Number(v)) => Some(json_number(-v)),
             _ => None,
         },
         _ => None,
@@ -122,23 +123,10 @@ fn value(e: &Expr) -> Option<Value> {
 
 fn literal_value(l: &Literal) -> Option<Value> {
     Some(match l {
-        Literal::Number(v) => number(*v),
+        Literal::Number(v) => json_number(*v),
         Literal::String(s) | Literal::JsonString(s) => Value::String(s.clone()),
         Literal::Duration(d) => Value::String(d.to_string()),
         Literal::Timestamp { text, .. } => Value::String(text.clone()),
         Literal::Bool(b) => Value::Bool(*b),
     })
-}
-
-/// A number as JSON: whole numbers that an f64 holds exactly as integers.
-fn number(v: f64) -> Value {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if v.fract() == 0.0 && v.abs() <= EXACT && !(v == 0.0 && v.is_sign_negative()) {
-        // In range by the check above, so the cast is exact.
-        #[allow(clippy::cast_possible_truncation)]
-        let i = v as i64;
-        Value::from(i)
-    } else {
-        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
-    }
 }

@@ -1,0 +1,124 @@
+//! `kensa eval`: decide each event of a JSON Lines stream, in input order.
+
+use crate::source::load_engine;
+use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use kensa_compiler::value::Value;
+use kensa_runtime::decision::error_json;
+use kensa_runtime::{DecideOptions, Engine, Record};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The options of `kensa eval`.
+pub struct EvalArgs {
+    /// The rule set.
+    pub rules: PathBuf,
+    /// The lists' directory.
+    pub lists: Option<PathBuf>,
+    /// The events (`-` or none: standard input).
+    pub input: Option<PathBuf>,
+    /// Where to write decisions (none: standard output).
+    pub output: Option<PathBuf>,
+    /// Add what each matched rule read.
+    pub explain: bool,
+    /// Record nothing into velocities.
+    pub dry_run: bool,
+}
+
+/// Opens an input path, `-` or none meaning standard input.
+pub fn open_input(path: Option<&Path>) -> Result<Box<dyn BufRead>, u8> {
+    match path {
+        None => Ok(Box::new(BufReader::new(std::io::stdin()))),
+        Some(p) if p == Path::new("-") => Ok(Box::new(BufReader::new(std::io::stdin()))),
+        Some(p) => match std::fs::File::open(p) {
+            Ok(f) => Ok(Box::new(BufReader::new(f)) as Box<dyn BufRead>),
+            Err(e) => {
+                eprintln!("{}: error: cannot read the file: {e}", p.display());
+                Err(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+/// The lines of a JSON Lines input, with their 1-based numbers, blank lines
+/// skipped. A read error ends the iteration with `Err`.
+pub fn json_lines(input: impl Read) -> impl Iterator<Item = std::io::Result<(usize, Vec<u8>)>> {
+    BufReader::new(input)
+        .split(b'\n')
+        .enumerate()
+        .map(|(i, line)| line.map(|l| (i + 1, l)))
+        .filter(|r| r.as_ref().map_or(true, |(_, l)| !l.iter().all(u8::is_ascii_whitespace)))
+}
+
+/// Decodes one event, stamping it with the current time when it has none
+/// (as `eval` and `test` do).
+pub fn decode_stamped(engine: &Engine, json: &serde_json::Value) -> Result<Record, kensa_runtime::EventError> {
+    let mut record = engine.decoder().decode(json)?;
+    let time = engine.program().event_time_field;
+    if record.get(time).is_missing() {
+        record.set(time, Value::Timestamp(now_ms()));
+    }
+    Ok(record)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Runs the command and returns its exit status.
+pub fn run(args: &EvalArgs) -> u8 {
+    let mut engine = match load_engine(&args.rules, args.lists.as_deref()) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let input = match open_input(args.input.as_deref()) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("{}: error: cannot write the file: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+    };
+    let options = DecideOptions { dry_run: args.dry_run, explain: args.explain };
+    let mut invalid = 0usize;
+    for line in json_lines(input) {
+        let (_, bytes) = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: reading the events: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        let result = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| kensa_runtime::EventError { event_id: None, message: format!("json: {e}") })
+            .and_then(|json| decode_stamped(&engine, &json));
+        let record = match result {
+            Ok(record) => engine.decide(&record, options).to_json(),
+            Err(e) => {
+                invalid += 1;
+                error_json(e.event_id.as_deref(), &e.message)
+            }
+        };
+        if writeln!(out, "{record}").is_err() {
+            eprintln!("error: cannot write the decisions");
+            return EXIT_USAGE;
+        }
+    }
+    if out.flush().is_err() {
+        eprintln!("error: cannot write the decisions");
+        return EXIT_USAGE;
+    }
+    if invalid > 0 {
+        eprintln!("{invalid} invalid event{}", if invalid == 1 { "" } else { "s" });
+        EXIT_INVALID
+    } else {
+        EXIT_OK
+    }
+}

@@ -1,0 +1,199 @@
+//! The typed intermediate representation a checked rule set lowers to, and
+//! that both evaluators run: fields are slot numbers, lists and velocities
+//! small ids, literals typed values, inline sets pre-built, constants folded.
+//! After lowering nothing is looked up by name.
+
+use crate::builtins::Builtin;
+use crate::check::Phase;
+use crate::outcomes::Outcomes;
+use crate::schema::{FieldId, Schema};
+use crate::sets::{IpSet, NumberSet, PrefixSet, StringSet};
+use crate::value::Value;
+use kensa_dsl::ast::{AggKind, ListKind, TypeName};
+use std::sync::Arc;
+
+/// A declared list, by its position in the rule set's list declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListId(pub u32);
+
+/// A velocity, by its position in the rule set's velocity declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VelocityId(pub u32);
+
+/// The members of a set tested by `in`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetData {
+    /// Exact strings (`string` lists, inline string sets).
+    Strings(StringSet),
+    /// String prefixes (`prefix` lists).
+    Prefixes(PrefixSet),
+    /// Addresses and ranges (`ip` lists, inline IP sets).
+    Ips(IpSet),
+    /// Numbers (`number` lists, inline number sets).
+    Numbers(NumberSet),
+    /// Any other inline set (durations, timestamps, booleans), compared one by one.
+    Values(Vec<Value>),
+}
+
+/// Arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A typed expression node.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A constant (folded or literal).
+    Const(Value),
+    /// A field of the event, by slot.
+    Field(FieldId),
+    /// A velocity's value for this event.
+    Velocity(VelocityId),
+    /// `not x`
+    Not(Box<Node>),
+    /// `a and b and ...`
+    And(Vec<Node>),
+    /// `a or b or ...`
+    Or(Vec<Node>),
+    /// `-x`
+    Neg(Box<Node>),
+    /// Arithmetic.
+    Arith(ArithOp, Box<Node>, Box<Node>),
+    /// Comparison (both sides of one type, by INVARIANT TypedValue).
+    Compare(CmpOp, Box<Node>, Box<Node>),
+    /// `x in LIST` (`not in` lowers to `Not(InList)`).
+    InList(Box<Node>, ListId),
+    /// `x in (...)`
+    InSet(Box<Node>, Arc<SetData>),
+    /// `x between low and high`
+    Between(Box<Node>, Box<Node>, Box<Node>),
+    /// `x is present` (`true`) / `x is missing` (`false`).
+    Is(Box<Node>, bool),
+    /// A built-in call.
+    Call(Call),
+}
+
+/// A built-in call with its literal parameters already compiled.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The function.
+    pub func: Builtin,
+    /// The value arguments (literal parameters are not among them).
+    pub args: Vec<Node>,
+    /// The compiled pattern of `matches`.
+    pub regex: Option<Arc<regex::Regex>>,
+    /// The UTC offset of `hour` / `weekday`, in minutes.
+    pub offset_minutes: i32,
+}
+
+/// What a rule's condition reads, for `--explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// A field.
+    Field(FieldId),
+    /// A velocity.
+    Velocity(VelocityId),
+}
+
+/// A lowered rule.
+#[derive(Clone, Debug)]
+pub struct RuleIr {
+    /// The rule id.
+    pub id: String,
+    /// The outcome's precedence rank (0 = highest).
+    pub outcome: usize,
+    /// `priority`.
+    pub priority: Option<i64>,
+    /// False for `disabled` rules: they never match.
+    pub enabled: bool,
+    /// `skip_scoring`.
+    pub skip_scoring: bool,
+    /// Phase 1 or 2.
+    pub phase: Phase,
+    /// The condition.
+    pub when: Node,
+    /// Fields and velocities the condition reads, in order of first mention.
+    pub reads: Vec<Read>,
+}
+
+/// A lowered velocity.
+#[derive(Clone, Debug)]
+pub struct VelocityIr {
+    /// Its name.
+    pub name: String,
+    /// The aggregate.
+    pub agg: AggKind,
+    /// The aggregated expression (`None` for `count()`).
+    pub of: Option<Node>,
+    /// The key fields.
+    pub keys: Vec<FieldId>,
+    /// Which key group (distinct key-field tuple) it belongs to.
+    pub key_group: usize,
+    /// The window, in ms (> 0).
+    pub window_ms: i64,
+    /// `excluding current`.
+    pub excluding_current: bool,
+    /// The `where` filter.
+    pub filter: Option<Node>,
+    /// The result type.
+    pub ty: TypeName,
+}
+
+/// A declared list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListIr {
+    /// Its name (the file is `<dir>/<name>.txt`).
+    pub name: String,
+    /// Its kind.
+    pub kind: ListKind,
+}
+
+/// A whole rule set, ready to run.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The rule set's name.
+    pub name: String,
+    /// The event schema (slot order).
+    pub schema: Schema,
+    /// The slot of `score`.
+    pub score_field: FieldId,
+    /// The slot of `event.id`.
+    pub event_id_field: FieldId,
+    /// The slot of `event.time`.
+    pub event_time_field: FieldId,
+    /// Outcomes with codes, highest precedence first.
+    pub outcomes: Outcomes,
+    /// Lists, in declaration order.
+    pub lists: Vec<ListIr>,
+    /// Velocities, in declaration order.
+    pub velocities: Vec<VelocityIr>,
+    /// Distinct key-field tuples of the velocities.
+    pub key_groups: Vec<Vec<FieldId>>,
+    /// Rules, in source order.
+    pub rules: Vec<RuleIr>,
+}

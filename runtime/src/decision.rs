@@ -1,0 +1,156 @@
+//! Decisions and their JSON Lines form (SPEC sections 7 and 12).
+
+use kensa_compiler::value::Value;
+use serde_json::{Map, Value as Json};
+
+/// The score band of a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoreLevel {
+    /// score >= 86
+    High,
+    /// 60 <= score < 86
+    Medium,
+    /// score < 60
+    Low,
+    /// no score (missing or skipped)
+    None,
+}
+
+impl ScoreLevel {
+    /// The band of a score.
+    pub fn of(score: Option<f64>) -> ScoreLevel {
+        match score {
+            Some(s) if s >= 86.0 => ScoreLevel::High,
+            Some(s) if s >= 60.0 => ScoreLevel::Medium,
+            Some(_) => ScoreLevel::Low,
+            None => ScoreLevel::None,
+        }
+    }
+
+    /// The name as written in decisions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreLevel::High => "high",
+            ScoreLevel::Medium => "medium",
+            ScoreLevel::Low => "low",
+            ScoreLevel::None => "none",
+        }
+    }
+}
+
+/// What one matched rule read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explained {
+    /// The rule id.
+    pub rule: String,
+    /// Each field path or velocity name its condition reads, with its value.
+    pub reads: Vec<(String, Value)>,
+}
+
+/// The decision on one event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// `event.id` when it is a string.
+    pub event_id: Option<String>,
+    /// The highest-precedence matched outcome, or `none`.
+    pub outcome: String,
+    /// Its code.
+    pub code: u32,
+    /// Matched rule ids: by outcome precedence, then priority, then source order.
+    pub matched: Vec<String>,
+    /// True when a matched phase-1 rule skipped scoring.
+    pub skip_scoring: bool,
+    /// The score used (missing or skipped: `None`).
+    pub score: Option<f64>,
+    /// The score's band.
+    pub score_level: ScoreLevel,
+    /// With `explain`: what each matched rule read.
+    pub explain: Option<Vec<Explained>>,
+}
+
+impl Decision {
+    /// The decision as one JSON object, keys in the SPEC's order.
+    pub fn to_json(&self) -> Json {
+        let mut m = Map::new();
+        m.insert("event_id".into(), self.event_id.clone().map_or(Json::Null, Json::String));
+        m.insert("decision".into(), Json::String(self.outcome.clone()));
+        m.insert("code".into(), Json::from(self.code));
+        m.insert("matched".into(), Json::Array(self.matched.iter().cloned().map(Json::String).collect()));
+        m.insert("skip_scoring".into(), Json::Bool(self.skip_scoring));
+        m.insert("score".into(), self.score.map_or(Json::Null, kensa_dsl::literal::json_number));
+        m.insert("score_level".into(), Json::String(self.score_level.as_str().to_string()));
+        if let Some(explain) = &self.explain {
+            let mut e = Map::new();
+            for x in explain {
+                let reads: Map<String, Json> = x.reads.iter().map(|(k, v)| (k.clone(), value_json(v))).collect();
+                e.insert(x.rule.clone(), Json::Object(reads));
+            }
+            m.insert("explain".into(), Json::Object(e));
+        }
+        Json::Object(m)
+    }
+}
+
+/// The error record of an invalid event.
+pub fn error_json(event_id: Option<&str>, message: &str) -> Json {
+    let mut m = Map::new();
+    m.insert("event_id".into(), event_id.map_or(Json::Null, |s| Json::String(s.to_string())));
+    m.insert("error".into(), Json::String(message.to_string()));
+    Json::Object(m)
+}
+
+/// A value as JSON: missing is null, timestamps RFC 3339 with milliseconds
+/// in UTC, durations whole milliseconds, IP addresses as text.
+pub fn value_json(v: &Value) -> Json {
+    match v {
+        Value::Missing => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Number(n) => kensa_dsl::literal::json_number(*n),
+        Value::Str(s) => Json::String(s.to_string()),
+        Value::Ip(a) => Json::String(a.to_string()),
+        Value::Timestamp(t) => Json::String(format_time(*t)),
+        Value::Duration(d) => Json::from(*d),
+        Value::StrList(xs) => Json::Array(xs.iter().map(|x| Json::String(x.to_string())).collect()),
+    }
+}
+
+/// `2026-01-01T00:00:00.000Z`.
+pub fn format_time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_levels_at_their_boundaries() {
+        assert_eq!(ScoreLevel::of(Some(86.0)), ScoreLevel::High);
+        assert_eq!(ScoreLevel::of(Some(85.999)), ScoreLevel::Medium);
+        assert_eq!(ScoreLevel::of(Some(60.0)), ScoreLevel::Medium);
+        assert_eq!(ScoreLevel::of(Some(59.99)), ScoreLevel::Low);
+        assert_eq!(ScoreLevel::of(None), ScoreLevel::None);
+    }
+
+    #[test]
+    fn decision_json_has_the_spec_shape() {
+        let d = Decision {
+            event_id: Some("e1".into()),
+            outcome: "block".into(),
+            code: 30,
+            matched: vec!["ipaddress_BlockList".into()],
+            skip_scoring: false,
+            score: Some(40.0),
+            score_level: ScoreLevel::Low,
+            explain: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&d.to_json()).unwrap(),
+            r#"{"event_id":"e1","decision":"block","code":30,"matched":["ipaddress_BlockList"],"skip_scoring":false,"score":40,"score_level":"low"}"#
+        );
+        assert_eq!(format_time(0), "1970-01-01T00:00:00.000Z");
+    }
+}
