@@ -41,36 +41,8 @@ pub fn eval(node: &Node, env: &dyn Env) -> Value {
         Node::Field(id) => env.field(*id).clone(),
         Node::Velocity(id) => env.velocity(*id).clone(),
         Node::Not(x) => from_truth(truth(x, env).map(|b| !b)),
-        Node::And(xs) => {
-            let mut missing = false;
-            for x in xs {
-                match truth(x, env) {
-                    Some(false) => return Value::Bool(false),
-                    None => missing = true,
-                    Some(true) => {}
-                }
-            }
-            if missing {
-                Value::Missing
-            } else {
-                Value::Bool(true)
-            }
-        }
-        Node::Or(xs) => {
-            let mut missing = false;
-            for x in xs {
-                match truth(x, env) {
-                    Some(true) => return Value::Bool(true),
-                    None => missing = true,
-                    Some(false) => {}
-                }
-            }
-            if missing {
-                Value::Missing
-            } else {
-                Value::Bool(false)
-            }
-        }
+        Node::And(xs) => chain(xs, false, env),
+        Node::Or(xs) => chain(xs, true, env),
         Node::Neg(x) => match eval(x, env) {
             Value::Number(n) => Value::number(-n),
             Value::Duration(d) => d.checked_neg().map_or(Value::Missing, Value::Duration),
@@ -88,6 +60,24 @@ pub fn eval(node: &Node, env: &dyn Env) -> Value {
         }
         Node::Is(x, present) => Value::Bool(eval(x, env).is_missing() != *present),
         Node::Call(call) => call_builtin(call, env),
+    }
+}
+
+/// `and` (`decisive = false`) or `or` (`decisive = true`): the decisive
+/// value wins at once; otherwise missing if any operand is, else the other.
+fn chain(xs: &[Node], decisive: bool, env: &dyn Env) -> Value {
+    let mut missing = false;
+    for x in xs {
+        match truth(x, env) {
+            Some(b) if b == decisive => return Value::Bool(decisive),
+            None => missing = true,
+            Some(_) => {}
+        }
+    }
+    if missing {
+        Value::Missing
+    } else {
+        Value::Bool(!decisive)
     }
 }
 
