@@ -1,10 +1,11 @@
-//! The `kensa` command line: `check`, `fmt`, `convert`, `eval` and `test`.
+//! The `kensa` command line: `check`, `fmt`, `convert`, `eval`, `test` and `simulate`.
 //!
 //! This crate owns argument parsing, file I/O, exit codes and how diagnostics
 //! reach the terminal. It holds no language logic: it calls `kensa-dsl` and
 //! `kensa-compiler`.
 
 mod commands;
+mod report;
 mod source;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -62,6 +63,51 @@ enum Command {
         #[arg(long)]
         no_jit: bool,
     },
+    /// Replay a history in time order and report what the rule set would have decided.
+    Simulate {
+        /// The rule set.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The directory of the list files.
+        #[arg(long, value_name = "DIR")]
+        lists: Option<PathBuf>,
+        /// The past events, JSON Lines.
+        #[arg(long, value_name = "EVENTS.jsonl")]
+        history: PathBuf,
+        /// Chargeback and fraud labels, JSON Lines.
+        #[arg(long, value_name = "LABELS.jsonl")]
+        labels: Option<PathBuf>,
+        /// Report events at or after this time (RFC 3339).
+        #[arg(long, value_name = "T")]
+        from: Option<String>,
+        /// Report events before this time (RFC 3339).
+        #[arg(long, value_name = "T")]
+        to: Option<String>,
+        /// Report a uniform random sample of N events.
+        #[arg(long, value_name = "N")]
+        sample: Option<usize>,
+        /// The sample's seed.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        seed: u64,
+        /// Outcomes that stop an event (default: block,challenge).
+        #[arg(long, value_name = "O,..")]
+        stop: Option<String>,
+        /// Outcomes that flag an event (default: alert).
+        #[arg(long, value_name = "O,..")]
+        flag: Option<String>,
+        /// The result CSV.
+        #[arg(long, value_name = "RESULT.csv")]
+        out: PathBuf,
+        /// Also write a self-contained HTML report.
+        #[arg(long, value_name = "REPORT.html")]
+        report: Option<PathBuf>,
+        /// Replay the same history through this rule set too and compare.
+        #[arg(long, value_name = "OTHER_RULES")]
+        baseline: Option<PathBuf>,
+        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        #[arg(long)]
+        no_jit: bool,
+    },
     /// Run expectation cases (`{"event": ..., "expect": ...}` lines) in order.
     Test {
         /// The rule set.
@@ -110,6 +156,36 @@ fn main() -> ExitCode {
         Command::Eval { rules, lists, input, output, explain, dry_run, no_jit: _ } => {
             commands::eval::run(&commands::eval::EvalArgs { rules, lists, input, output, explain, dry_run })
         }
+        Command::Simulate {
+            rules,
+            lists,
+            history,
+            labels,
+            from,
+            to,
+            sample,
+            seed,
+            stop,
+            flag,
+            out,
+            report,
+            baseline,
+            no_jit: _,
+        } => commands::simulate::run(&commands::simulate::SimulateArgs {
+            rules,
+            lists,
+            history,
+            labels,
+            from,
+            to,
+            sample,
+            seed,
+            stop,
+            flag,
+            out,
+            report,
+            baseline,
+        }),
         Command::Test { rules, lists, no_jit: _, cases } => commands::test::run(&rules, lists.as_deref(), &cases),
         Command::Fmt { rules, check } => commands::fmt::run(&rules, check),
         Command::Convert { rules, to } => commands::convert::run(&rules, to),

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod engine;
 pub mod lists;
 pub mod record;
+pub mod simulate;
 pub mod velocity;
 
 pub use decision::{Decision, ScoreLevel};

@@ -99,3 +99,11 @@ fn an_invalid_event_keeps_its_id() {
     assert_eq!(err.event_id.as_deref(), Some("e7"));
     assert_eq!(err.message, "amount: expected number, got string");
 }
+
+#[test]
+fn numbers_are_read_exactly() {
+    for text in ["57.16", "0.36923076923076925", "1e-7", "123456789.123456789"] {
+        let r = decode(&format!(r#"{{"amount": {text}}}"#)).unwrap();
+        assert_eq!(slot(&r, "amount"), Value::Number(text.parse::<f64>().unwrap()), "{text}");
+    }
+}

@@ -4,4 +4,5 @@ pub mod check;
 pub mod convert;
 pub mod eval;
 pub mod fmt;
+pub mod simulate;
 pub mod test;

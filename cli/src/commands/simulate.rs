@@ -1,0 +1,377 @@
+//! `kensa simulate`: replay a history in event-time order on a fresh state
+//! and report what the rule set would have decided (SPEC section 13).
+//!
+//! The history is first streamed in file order, which is exact when it is
+//! already in time order (memory then stays that of the velocity state). At
+//! the first event older than its predecessor the replay starts again: the
+//! file is read whole, ordered by time (equal times in input order) and
+//! replayed from a fresh state.
+
+use crate::commands::eval::json_lines;
+use crate::report;
+use crate::source::{load_engine, RulesFile};
+use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use kensa_compiler::value::Value;
+use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, Tally, CSV_HEADER};
+use kensa_runtime::{DecideOptions, Decision, Engine, Record};
+use rand::{RngExt, SeedableRng};
+use std::io::{BufWriter, IsTerminal, Read};
+use std::path::PathBuf;
+
+/// The options of `kensa simulate`.
+pub struct SimulateArgs {
+    /// The candidate rule set.
+    pub rules: PathBuf,
+    /// The lists' directory (shared with the baseline).
+    pub lists: Option<PathBuf>,
+    /// The history, JSON Lines.
+    pub history: PathBuf,
+    /// Chargeback and fraud labels, JSON Lines.
+    pub labels: Option<PathBuf>,
+    /// Report events at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Report events before this time (RFC 3339).
+    pub to: Option<String>,
+    /// Report a uniform random sample of this many events.
+    pub sample: Option<usize>,
+    /// The sample's seed.
+    pub seed: u64,
+    /// Outcomes that stop an event (comma-separated).
+    pub stop: Option<String>,
+    /// Outcomes that flag an event (comma-separated).
+    pub flag: Option<String>,
+    /// The result CSV.
+    pub out: PathBuf,
+    /// The HTML report.
+    pub report: Option<PathBuf>,
+    /// A second rule set to compare against on the same history.
+    pub baseline: Option<PathBuf>,
+}
+
+/// What the replay found.
+struct Run {
+    candidate: Tally,
+    baseline: Option<(Tally, Comparison)>,
+    events: u64,
+    invalid: u64,
+}
+
+/// Why a streaming replay stopped early.
+enum Stop {
+    /// An event older than the one before it: replay again in time order.
+    OutOfOrder,
+    /// An exit status to return now.
+    Exit(u8),
+}
+
+fn parse_time(flag: &str, value: Option<&str>) -> Result<Option<i64>, u8> {
+    value
+        .map(|v| {
+            kensa_dsl::literal::parse_timestamp(v).map_err(|e| {
+                eprintln!("error: {flag}: {e}");
+                EXIT_USAGE
+            })
+        })
+        .transpose()
+}
+
+fn outcome_names(flag: &str, given: Option<&str>, default: Vec<String>, engine: &Engine) -> Result<Vec<String>, u8> {
+    let Some(given) = given else { return Ok(default) };
+    let program = engine.program();
+    let mut names = Vec::new();
+    for name in given.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let known = program.outcomes.rank(name).is_some() || name == kensa_compiler::outcomes::NONE_OUTCOME.0;
+        if !known {
+            eprintln!("error: {flag}: unknown outcome `{name}`; the outcomes are {}", program.outcomes.names());
+            return Err(EXIT_USAGE);
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// Runs the command and returns its exit status.
+pub fn run(args: &SimulateArgs) -> u8 {
+    match simulate(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
+    let from = parse_time("--from", args.from.as_deref())?;
+    let to = parse_time("--to", args.to.as_deref())?;
+    let fresh = || -> Result<(Engine, Option<Engine>), u8> {
+        let candidate = load_engine(&args.rules, args.lists.as_deref())?;
+        let baseline = args.baseline.as_deref().map(|b| load_engine(b, args.lists.as_deref())).transpose()?;
+        Ok((candidate, baseline))
+    };
+    let (candidate, baseline) = fresh()?;
+    let (default_stop, default_flag) = default_stop_flag(candidate.program());
+    let stop = outcome_names("--stop", args.stop.as_deref(), default_stop, &candidate)?;
+    let flag = outcome_names("--flag", args.flag.as_deref(), default_flag, &candidate)?;
+    let mut labels = match &args.labels {
+        None => Labels::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                eprintln!("{}: error: cannot read the labels: {e}", path.display());
+                EXIT_USAGE
+            })?;
+            Labels::parse(&text).map_err(|e| {
+                eprintln!("{}: error: {e}", path.display());
+                EXIT_USAGE
+            })?
+        }
+    };
+    let file = std::fs::File::open(&args.history).map_err(|e| {
+        eprintln!("{}: error: cannot read the history: {e}", args.history.display());
+        EXIT_USAGE
+    })?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let progress = progress_bar(size);
+    let baseline_stop_flag = baseline.as_ref().map(|b| {
+        let (bstop, bflag) = default_stop_flag(b.program());
+        (
+            if args.stop.is_some() { stop.clone() } else { bstop },
+            if args.flag.is_some() { flag.clone() } else { bflag },
+        )
+    });
+    let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, out: args.out.clone() };
+
+    let streamed = replay(&setup, candidate, baseline, &mut labels, lines_of(progress.wrap_read(file)));
+    let run = match streamed {
+        Ok(run) => run,
+        Err(Stop::Exit(code)) => return Err(code),
+        Err(Stop::OutOfOrder) => {
+            let (candidate, baseline) = fresh()?;
+            let mut bytes = Vec::new();
+            let mut file = std::fs::File::open(&args.history).map_err(|_| EXIT_USAGE)?;
+            progress.set_position(0);
+            progress.set_message("ordering");
+            progress.wrap_read(&mut file).read_to_end(&mut bytes).map_err(|e| {
+                eprintln!("{}: error: cannot read the history: {e}", args.history.display());
+                EXIT_USAGE
+            })?;
+            let ordered = ordered_lines(&bytes);
+            labels.forget_seen();
+            match replay(&setup, candidate, baseline, &mut labels, ordered.into_iter().map(Ok)) {
+                Ok(run) => run,
+                Err(Stop::Exit(code)) => return Err(code),
+                Err(Stop::OutOfOrder) => return Err(EXIT_USAGE),
+            }
+        }
+    };
+    progress.finish_and_clear();
+
+    let mut summary = run.candidate.summary(run.events, run.invalid, labels.unmatched());
+    if let (Some((tally, cmp)), Some(obj)) = (&run.baseline, summary.as_object_mut()) {
+        obj.insert("baseline".into(), cmp.json(tally, &run.candidate.fraud));
+    }
+    println!("{summary}");
+    if let Some(path) = &args.report {
+        let title = RulesFile::read(&args.rules).map(|f| f.display).unwrap_or_default();
+        let html = report::render(&title, &summary, &run.candidate, run.baseline.as_ref().map(|(t, _)| t));
+        std::fs::write(path, html).map_err(|e| {
+            eprintln!("{}: error: cannot write the report: {e}", path.display());
+            EXIT_USAGE
+        })?;
+    }
+    if run.invalid > 0 {
+        eprintln!("{} invalid event{} left out", run.invalid, if run.invalid == 1 { "" } else { "s" });
+    }
+    if labels.unmatched() > 0 {
+        eprintln!("{} label{} named no event of the history", labels.unmatched(), if labels.unmatched() == 1 { "" } else { "s" });
+    }
+    Ok(if run.invalid > 0 { EXIT_INVALID } else { EXIT_OK })
+}
+
+fn progress_bar(size: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:10} {wide_bar} {bytes}/{total_bytes} {eta}") {
+        bar.set_style(style);
+    }
+    bar.set_message("replaying");
+    bar
+}
+
+type Line = std::io::Result<Vec<u8>>;
+
+fn lines_of(input: impl Read) -> impl Iterator<Item = Line> {
+    json_lines(input).map(|r| r.map(|(_, l)| l))
+}
+
+/// The history's lines ordered by event time, equal times (and lines whose
+/// time cannot be read, which will be reported invalid) in input order.
+fn ordered_lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut lines: Vec<(Option<i64>, &[u8])> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|l| (event_time(l), l))
+        .collect();
+    lines.sort_by_key(|(t, _)| t.unwrap_or(i64::MIN));
+    lines.into_iter().map(|(_, l)| l.to_vec()).collect()
+}
+
+/// The event time of a raw line, read without decoding the rest.
+fn event_time(line: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        time: Option<serde_json::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        event: Option<Inner>,
+        #[serde(rename = "event.time")]
+        flat: Option<serde_json::Value>,
+    }
+    let probe: Probe = serde_json::from_slice(line).ok()?;
+    let v = probe.event.and_then(|e| e.time).or(probe.flat)?;
+    match kensa_runtime::record::typed_value(kensa_dsl::ast::TypeName::Timestamp, "event.time", &v).ok()? {
+        Value::Timestamp(t) => Some(t),
+        _ => None,
+    }
+}
+
+struct Setup {
+    from: Option<i64>,
+    to: Option<i64>,
+    sample: Option<usize>,
+    seed: u64,
+    stop: Vec<String>,
+    flag: Vec<String>,
+    /// The baseline's stop and flag outcomes: the same names when given on
+    /// the command line, else the baseline's own defaults.
+    baseline_stop_flag: Option<(Vec<String>, Vec<String>)>,
+    out: PathBuf,
+}
+
+/// A reported event, with the baseline's decision on it.
+struct Reported {
+    row: Replayed,
+    baseline: Option<Decision>,
+}
+
+/// Where reported events go: tallied and written at once, or held in a
+/// reservoir for the sample and tallied at the end in replay order.
+struct Sink {
+    tally: Tally,
+    base: Option<(Tally, Comparison)>,
+    csv: csv::Writer<BufWriter<std::fs::File>>,
+    out: PathBuf,
+}
+
+impl Sink {
+    fn take(&mut self, r: Reported) -> Result<(), Stop> {
+        self.tally.add(&r.row);
+        if let (Some((btally, cmp)), Some(bd)) = (self.base.as_mut(), r.baseline) {
+            let brow = Replayed { decision: bd, ..r.row.clone() };
+            btally.add(&brow);
+            cmp.add(
+                (self.tally.stops(&r.row.decision), self.tally.flags(&r.row.decision)),
+                (btally.stops(&brow.decision), btally.flags(&brow.decision)),
+                brow.decision.outcome != r.row.decision.outcome,
+                r.row.amount.unwrap_or(0.0),
+                r.row.fraud,
+            );
+        }
+        self.csv.write_record(r.row.csv_row()).map_err(|e| csv_failed(&self.out, &e))
+    }
+}
+
+fn csv_failed(path: &std::path::Path, e: &dyn std::fmt::Display) -> Stop {
+    eprintln!("{}: error: cannot write the result: {e}", path.display());
+    Stop::Exit(EXIT_USAGE)
+}
+
+fn replay(
+    setup: &Setup,
+    mut candidate: Engine,
+    mut baseline: Option<Engine>,
+    labels: &mut Labels,
+    lines: impl Iterator<Item = Line>,
+) -> Result<Run, Stop> {
+    let file = std::fs::File::create(&setup.out).map_err(|e| csv_failed(&setup.out, &e))?;
+    let mut csv = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(BufWriter::new(file));
+    csv.write_record(CSV_HEADER).map_err(|e| csv_failed(&setup.out, &e))?;
+    let base = baseline.as_ref().zip(setup.baseline_stop_flag.clone()).map(|(b, (stop, flag))| {
+        (Tally::new(b.program(), stop, flag), Comparison::default())
+    });
+    let mut sink = Sink {
+        tally: Tally::new(candidate.program(), setup.stop.clone(), setup.flag.clone()),
+        base,
+        csv,
+        out: setup.out.clone(),
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed);
+    let mut reservoir: Vec<(u64, Reported)> = Vec::new();
+    let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
+    let mut newest = i64::MIN;
+    let time_field = candidate.program().event_time_field;
+    for line in lines {
+        let line = line.map_err(|e| {
+            eprintln!("error: reading the history: {e}");
+            Stop::Exit(EXIT_USAGE)
+        })?;
+        let Ok(record) = candidate.decoder().decode_bytes(&line) else {
+            invalid += 1;
+            continue;
+        };
+        let Value::Timestamp(time) = *record.get(time_field) else {
+            // `simulate` does not stamp events: one without a time is invalid.
+            invalid += 1;
+            continue;
+        };
+        if time < newest {
+            return Err(Stop::OutOfOrder);
+        }
+        newest = time;
+        events += 1;
+        let decision = candidate.decide(&record, DecideOptions::default());
+        let base_decision = baseline.as_mut().and_then(|b| decide_other(b, &line, &record));
+        labels.saw(decision.event_id.as_deref());
+        let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
+        if !in_period {
+            continue;
+        }
+        let fraud = labels.is_fraud(decision.event_id.as_deref());
+        let item = Reported { row: Replayed::new(candidate.program(), &record, decision, time, fraud), baseline: base_decision };
+        match setup.sample {
+            None => sink.take(item)?,
+            Some(n) => {
+                // Reservoir sampling (algorithm R): every reported event ends
+                // up in the sample with probability n / reported.
+                if reservoir.len() < n {
+                    reservoir.push((reported_so_far, item));
+                } else {
+                    let j = rng.random_range(0..=reported_so_far);
+                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| reservoir.get_mut(j)) {
+                        *slot = (reported_so_far, item);
+                    }
+                }
+            }
+        }
+        reported_so_far += 1;
+    }
+    reservoir.sort_by_key(|(i, _)| *i);
+    for (_, item) in reservoir {
+        sink.take(item)?;
+    }
+    sink.csv.flush().map_err(|e| csv_failed(&setup.out, &e))?;
+    Ok(Run { candidate: sink.tally, baseline: sink.base, events, invalid })
+}
+
+/// The baseline decides the same event. Its schema may declare other fields,
+/// so the line is decoded again when the schemas differ.
+fn decide_other(engine: &mut Engine, line: &[u8], record: &Record) -> Option<Decision> {
+    let same_schema = engine.program().schema.fields().len() == record.slots.len();
+    if same_schema {
+        Some(engine.decide(record, DecideOptions::default()))
+    } else {
+        engine.decide_json(line, DecideOptions::default()).ok()
+    }
+}

@@ -1,0 +1,435 @@
+//! Backtesting (SPEC section 13): chargeback labels, the per-event result
+//! row, and the tallies behind the JSON summary and the HTML report.
+//!
+//! The replay itself (reading the history, ordering it, sampling) is the
+//! caller's; this module only needs each decided event in replay order.
+
+use crate::decision::{format_time, Decision};
+use crate::record::Record;
+use kensa_compiler::ir::Program;
+use kensa_compiler::value::Value;
+use kensa_dsl::literal::{format_number, json_number};
+use serde_json::{json, Map, Value as Json};
+use std::collections::{BTreeMap, HashMap};
+
+/// Label types that mark an event as fraud.
+pub const FRAUD_TYPES: [&str; 5] =
+    ["CHARGEBACK", "CHARGEBACK_ALERT", "CHARGEBACK_INQUIRY", "FRAUD_NOTIFICATION", "CHARGEBACK_REPRESENTMENT"];
+
+/// The label type that clears a fraud mark.
+pub const REVERSE_TYPE: &str = "CHARGEBACK_REVERSE";
+
+/// Chargeback and fraud annotations, applied in file order.
+#[derive(Debug, Default)]
+pub struct Labels {
+    /// Per event id: fraud or not after every label, and how many label lines name it.
+    by_event: HashMap<String, (bool, usize)>,
+    /// Event ids seen in the history.
+    seen: hashbrown::HashSet<String>,
+}
+
+impl Labels {
+    /// Reads labels from JSON Lines. A line that is not a label object is an
+    /// error naming its line.
+    pub fn parse(text: &str) -> Result<Labels, String> {
+        let mut labels = Labels::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let bad = |what: &str| format!("line {}: {what}", i + 1);
+            let v: Json = serde_json::from_str(line).map_err(|e| bad(&format!("not JSON: {e}")))?;
+            let id = v.get("event_id").and_then(Json::as_str).ok_or_else(|| bad("`event_id` must be a string"))?;
+            let kind = v.get("event_type").and_then(Json::as_str).ok_or_else(|| bad("`event_type` must be a string"))?;
+            let entry = labels.by_event.entry(id.to_string()).or_insert((false, 0));
+            entry.1 += 1;
+            if FRAUD_TYPES.contains(&kind) {
+                entry.0 = true;
+            } else if kind == REVERSE_TYPE {
+                entry.0 = false;
+            }
+        }
+        Ok(labels)
+    }
+
+    /// True when the event's labels leave it marked as fraud.
+    pub fn is_fraud(&self, event_id: Option<&str>) -> bool {
+        event_id.and_then(|id| self.by_event.get(id)).is_some_and(|(fraud, _)| *fraud)
+    }
+
+    /// Notes that an event with this id is in the history.
+    pub fn saw(&mut self, event_id: Option<&str>) {
+        if let Some(id) = event_id {
+            if self.by_event.contains_key(id) && !self.seen.contains(id) {
+                self.seen.insert(id.to_string());
+            }
+        }
+    }
+
+    /// Forgets which events were seen (for a replay that starts again).
+    pub fn forget_seen(&mut self) {
+        self.seen.clear();
+    }
+
+    /// Label lines that name no event of the history.
+    pub fn unmatched(&self) -> usize {
+        self.by_event.iter().filter(|(id, _)| !self.seen.contains(*id)).map(|(_, (_, lines))| lines).sum()
+    }
+}
+
+/// The header of the result CSV.
+pub const CSV_HEADER: [&str; 11] = [
+    "event_id",
+    "event_time",
+    "customer_id",
+    "amount",
+    "score",
+    "score_level",
+    "chargeback",
+    "code",
+    "decision",
+    "matched",
+    "skip_scoring",
+];
+
+/// One decided event, as the simulation sees it.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    /// The decision.
+    pub decision: Decision,
+    /// The event's time.
+    pub time: i64,
+    /// `customer.id`, when a string.
+    pub customer_id: Option<String>,
+    /// `amount`, when present.
+    pub amount: Option<f64>,
+    /// Marked as fraud by the labels.
+    pub fraud: bool,
+}
+
+impl Replayed {
+    /// The facts of a decided record.
+    pub fn new(program: &Program, record: &Record, decision: Decision, time: i64, fraud: bool) -> Replayed {
+        let field = |path: &str| program.schema.lookup(path).map(|(f, _)| record.get(f));
+        Replayed {
+            decision,
+            time,
+            customer_id: match field("customer.id") {
+                Some(Value::Str(s)) => Some(s.to_string()),
+                _ => None,
+            },
+            amount: match field("amount") {
+                Some(Value::Number(n)) => Some(*n),
+                _ => None,
+            },
+            fraud,
+        }
+    }
+
+    /// The row of the result CSV, in [`CSV_HEADER`] order.
+    pub fn csv_row(&self) -> [String; 11] {
+        let d = &self.decision;
+        [
+            d.event_id.clone().unwrap_or_default(),
+            format_time(self.time),
+            self.customer_id.clone().unwrap_or_default(),
+            self.amount.map(format_number).unwrap_or_default(),
+            d.score.map(format_number).unwrap_or_default(),
+            d.score_level.as_str().to_string(),
+            if self.fraud { "1".to_string() } else { String::new() },
+            d.code.to_string(),
+            d.outcome.clone(),
+            d.matched.join("|"),
+            if d.skip_scoring { "1" } else { "0" }.to_string(),
+        ]
+    }
+}
+
+/// Count and amount of a group of events.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CountAmount {
+    /// Events.
+    pub count: u64,
+    /// Their amounts (missing counts 0).
+    pub amount: f64,
+}
+
+impl CountAmount {
+    fn add(&mut self, amount: f64) {
+        self.count += 1;
+        self.amount += amount;
+    }
+
+    fn json(&self) -> Json {
+        json!({"count": self.count, "amount": json_number(self.amount)})
+    }
+}
+
+/// A group of decided events and the fraud among them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Caught {
+    /// All of them.
+    pub all: CountAmount,
+    /// The fraud among them.
+    pub fraud: CountAmount,
+}
+
+impl Caught {
+    fn add(&mut self, amount: f64, fraud: bool) {
+        self.all.add(amount);
+        if fraud {
+            self.fraud.add(amount);
+        }
+    }
+
+    /// The summary object: counts, amounts, precision and recall.
+    pub fn json(&self, total_fraud: &CountAmount) -> Json {
+        json!({
+            "count": self.all.count,
+            "amount": json_number(self.all.amount),
+            "fraud_count": self.fraud.count,
+            "fraud_amount": json_number(self.fraud.amount),
+            "precision": ratio(self.fraud.count as f64, self.all.count as f64),
+            "recall": ratio(self.fraud.count as f64, total_fraud.count as f64),
+            "precision_amount": ratio(self.fraud.amount, self.all.amount),
+            "recall_amount": ratio(self.fraud.amount, total_fraud.amount),
+        })
+    }
+}
+
+/// `a / b`, or null when `b` is 0.
+pub fn ratio(a: f64, b: f64) -> Json {
+    if b == 0.0 {
+        Json::Null
+    } else {
+        json_number(a / b)
+    }
+}
+
+/// One rule's record over the reported events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleTally {
+    /// The rule id.
+    pub id: String,
+    /// Reported events it matched.
+    pub hits: u64,
+    /// Fraud events among them.
+    pub fraud_hits: u64,
+    /// Fraud events it matched that no other rule matched.
+    pub unique_catches: u64,
+}
+
+/// One day's figures, for the report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DayTally {
+    /// Per outcome name: events and amounts.
+    pub decisions: BTreeMap<String, CountAmount>,
+    /// Fraud that was stopped.
+    pub fraud_stopped: CountAmount,
+    /// Fraud that was not stopped.
+    pub fraud_missed: CountAmount,
+}
+
+/// Everything the summary and the report show, over the reported events.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    /// Outcome names by precedence (highest first), then `none`.
+    pub outcome_order: Vec<String>,
+    /// Outcome names that stop an event.
+    pub stop: Vec<String>,
+    /// Outcome names that flag an event.
+    pub flag: Vec<String>,
+    /// Reported events.
+    pub reported: u64,
+    /// All fraud among them.
+    pub fraud: CountAmount,
+    /// Per outcome.
+    pub decisions: BTreeMap<String, CountAmount>,
+    /// Events stopped.
+    pub stopped: Caught,
+    /// Events flagged.
+    pub flagged: Caught,
+    /// Per rule, in file order.
+    pub rules: Vec<RuleTally>,
+    /// Per score level.
+    pub score_levels: BTreeMap<String, u64>,
+    /// Per UTC day (days since the epoch).
+    pub days: BTreeMap<i64, DayTally>,
+}
+
+impl Tally {
+    /// An empty tally for a program and its stop and flag outcome names.
+    pub fn new(program: &Program, stop: Vec<String>, flag: Vec<String>) -> Tally {
+        let mut outcome_order: Vec<String> = program.outcomes.list.iter().map(|o| o.name.clone()).collect();
+        outcome_order.push(kensa_compiler::outcomes::NONE_OUTCOME.0.to_string());
+        Tally {
+            outcome_order,
+            stop,
+            flag,
+            reported: 0,
+            fraud: CountAmount::default(),
+            decisions: BTreeMap::new(),
+            stopped: Caught::default(),
+            flagged: Caught::default(),
+            rules: program.rules.iter().map(|r| RuleTally { id: r.id.clone(), ..RuleTally::default() }).collect(),
+            score_levels: BTreeMap::new(),
+            days: BTreeMap::new(),
+        }
+    }
+
+    /// True when the decision stops the event.
+    pub fn stops(&self, d: &Decision) -> bool {
+        self.stop.contains(&d.outcome)
+    }
+
+    /// True when the decision flags the event.
+    pub fn flags(&self, d: &Decision) -> bool {
+        self.flag.contains(&d.outcome)
+    }
+
+    /// Adds a reported event.
+    pub fn add(&mut self, r: &Replayed) {
+        let d = &r.decision;
+        let amount = r.amount.unwrap_or(0.0);
+        self.reported += 1;
+        if r.fraud {
+            self.fraud.add(amount);
+        }
+        self.decisions.entry(d.outcome.clone()).or_default().add(amount);
+        let stopped = self.stops(d);
+        if stopped {
+            self.stopped.add(amount, r.fraud);
+        }
+        if self.flags(d) {
+            self.flagged.add(amount, r.fraud);
+        }
+        for id in &d.matched {
+            if let Some(rule) = self.rules.iter_mut().find(|x| &x.id == id) {
+                rule.hits += 1;
+                if r.fraud {
+                    rule.fraud_hits += 1;
+                    if d.matched.len() == 1 {
+                        rule.unique_catches += 1;
+                    }
+                }
+            }
+        }
+        *self.score_levels.entry(d.score_level.as_str().to_string()).or_default() += 1;
+        let day = self.days.entry(r.time.div_euclid(86_400_000)).or_default();
+        day.decisions.entry(d.outcome.clone()).or_default().add(amount);
+        if r.fraud {
+            if stopped {
+                day.fraud_stopped.add(amount);
+            } else {
+                day.fraud_missed.add(amount);
+            }
+        }
+    }
+
+    /// The `decisions` object: a key per outcome that occurred, by precedence.
+    pub fn decisions_json(&self) -> Json {
+        let mut m = Map::new();
+        for name in &self.outcome_order {
+            if let Some(ca) = self.decisions.get(name) {
+                m.insert(name.clone(), ca.json());
+            }
+        }
+        Json::Object(m)
+    }
+
+    /// The `rules` array.
+    pub fn rules_json(&self) -> Json {
+        Json::Array(
+            self.rules
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id,
+                        "hits": r.hits,
+                        "fraud_hits": r.fraud_hits,
+                        "precision": ratio(r.fraud_hits as f64, r.hits as f64),
+                        "unique_catches": r.unique_catches,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// The summary of SPEC section 13 (without the run-level counts, which
+    /// the caller adds: `events`, `invalid`, `labels_unmatched`).
+    pub fn summary(&self, events: u64, invalid: u64, labels_unmatched: usize) -> Json {
+        json!({
+            "events": events,
+            "reported": self.reported,
+            "invalid": invalid,
+            "labels_unmatched": labels_unmatched,
+            "fraud": self.fraud.json(),
+            "decisions": self.decisions_json(),
+            "stopped": self.stopped.json(&self.fraud),
+            "flagged": self.flagged.json(&self.fraud),
+            "rules": self.rules_json(),
+        })
+    }
+}
+
+/// How a candidate rule set differs from a baseline on the same events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    /// Stopped by the candidate, not by the baseline.
+    pub stopped_only_candidate: Caught,
+    /// Stopped by the baseline, not by the candidate.
+    pub stopped_only_baseline: Caught,
+    /// Flagged by the candidate, not by the baseline.
+    pub flagged_only_candidate: Caught,
+    /// Flagged by the baseline, not by the candidate.
+    pub flagged_only_baseline: Caught,
+    /// Events whose decision differs.
+    pub decision_changed: u64,
+}
+
+impl Comparison {
+    /// Adds one event decided by both.
+    pub fn add(&mut self, candidate: (bool, bool), baseline: (bool, bool), changed: bool, amount: f64, fraud: bool) {
+        let ((c_stop, c_flag), (b_stop, b_flag)) = (candidate, baseline);
+        if c_stop && !b_stop {
+            self.stopped_only_candidate.add(amount, fraud);
+        }
+        if b_stop && !c_stop {
+            self.stopped_only_baseline.add(amount, fraud);
+        }
+        if c_flag && !b_flag {
+            self.flagged_only_candidate.add(amount, fraud);
+        }
+        if b_flag && !c_flag {
+            self.flagged_only_baseline.add(amount, fraud);
+        }
+        if changed {
+            self.decision_changed += 1;
+        }
+    }
+
+    /// The `baseline` object of the summary.
+    pub fn json(&self, baseline: &Tally, total_fraud: &CountAmount) -> Json {
+        json!({
+            "decision_changed": self.decision_changed,
+            "stopped_only_candidate": self.stopped_only_candidate.json(total_fraud),
+            "stopped_only_baseline": self.stopped_only_baseline.json(total_fraud),
+            "flagged_only_candidate": self.flagged_only_candidate.json(total_fraud),
+            "flagged_only_baseline": self.flagged_only_baseline.json(total_fraud),
+            "baseline_stopped": baseline.stopped.json(total_fraud),
+            "baseline_flagged": baseline.flagged.json(total_fraud),
+            "baseline_decisions": baseline.decisions_json(),
+        })
+    }
+}
+
+/// The default stop and flag outcome names of a program: `block,challenge`
+/// and `alert` for the default outcomes, else the highest and the second.
+pub fn default_stop_flag(program: &Program) -> (Vec<String>, Vec<String>) {
+    if program.outcomes.is_default {
+        (vec!["block".into(), "challenge".into()], vec!["alert".into()])
+    } else {
+        let name = |i: usize| program.outcomes.list.get(i).map(|o| o.name.clone()).into_iter().collect();
+        (name(0), name(1))
+    }
+}
