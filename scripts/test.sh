@@ -11,4 +11,11 @@ else
   echo "clippy is not installed: skipping lints" >&2
 fi
 
+# The simulation report is checked in a real headless browser: install
+# Debian's chromium when it is missing (CI runs as root on Debian).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the report test" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 cargo test --workspace --locked

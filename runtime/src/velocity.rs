@@ -10,8 +10,9 @@
 //! Memory: a window keeps entries newer than its newest entry minus twice its
 //! length (events up to one window late still read exact values), at most
 //! [`MAX_ENTRIES_PER_WINDOW`] entries (the oldest go first), and keys whose
-//! windows have all emptied are dropped by a sweep every [`SWEEP_EVERY`]
-//! recordings.
+//! windows have all gone idle are dropped by a sweep every [`SWEEP_EVERY`]
+//! recordings, or every eight times as many recordings as there are keys when
+//! that is more (so sweeping costs O(1) a recording, amortised).
 
 use kensa_compiler::ir::VelocityIr;
 use kensa_compiler::value::{ip_to_u128, Value};
@@ -24,7 +25,7 @@ use std::sync::Arc;
 /// The most entries one velocity window keeps for one key.
 pub const MAX_ENTRIES_PER_WINDOW: usize = 100_000;
 
-/// How many recordings pass between sweeps of idle keys.
+/// The fewest recordings between two sweeps of idle keys.
 pub const SWEEP_EVERY: u64 = 65_536;
 
 /// One part of a key tuple, hashable and comparable exactly.
@@ -201,6 +202,8 @@ pub struct VelocityStore {
     /// Per velocity: window length in ms.
     windows_ms: Vec<i64>,
     recorded: u64,
+    /// The recording count at which the next sweep runs.
+    next_sweep: u64,
     newest: i64,
 }
 
@@ -223,6 +226,7 @@ impl VelocityStore {
             place,
             windows_ms: velocities.iter().map(|v| v.window_ms).collect(),
             recorded: 0,
+            next_sweep: SWEEP_EVERY,
             newest: i64::MIN,
         }
     }
@@ -245,8 +249,12 @@ impl VelocityStore {
         }
         self.newest = self.newest.max(time);
         self.recorded += 1;
-        if self.recorded.is_multiple_of(SWEEP_EVERY) {
+        // A sweep visits every key, so sweeps come no more often than once
+        // per as many recordings as there are keys: amortised O(1) each.
+        if self.recorded >= self.next_sweep {
             self.sweep();
+            let keys: usize = self.groups.iter().map(HashMap::len).sum();
+            self.next_sweep = self.recorded + SWEEP_EVERY.max(u64::try_from(keys).unwrap_or(u64::MAX).saturating_mul(8));
         }
     }
 
