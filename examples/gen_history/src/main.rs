@@ -76,7 +76,7 @@ fn main() -> std::io::Result<()> {
         let card = format!("card{}-{}", c, rng.random_range(0..2));
         let amount = 500 + rng.random_range(0..200) * rng.random_range(1..100);
         let ip = format!("203.{}.{}.{}", c % 200, (c / 200) % 250, c % 97 + 1);
-        let country = COUNTRIES[(c % 6) as usize];
+        let country = COUNTRIES.get((c % 6) as usize).copied().unwrap_or("JPN");
         write_event(&mut history, &format!("e{written}"), time, &format!("cust{c}"), &card, amount, &ip, &format!("dev{c}"), country)?;
         if rng.random_range(0..5_000) == 0 {
             writeln!(labels, "{{\"event_id\":\"e{written}\",\"event_type\":\"REFUND\",\"reason\":\"Customer request\",\"value\":{amount}}}")?;
