@@ -116,8 +116,18 @@ pub fn value_json(v: &Value) -> Json {
 
 /// `2026-01-01T00:00:00.000Z`.
 pub fn format_time(ms: i64) -> String {
+    use chrono::{Datelike, Timelike};
     match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.timestamp_subsec_millis()
+        ),
         None => ms.to_string(),
     }
 }
@@ -152,5 +162,7 @@ mod tests {
             r#"{"event_id":"e1","decision":"block","code":30,"matched":["ipaddress_BlockList"],"skip_scoring":false,"score":40,"score_level":"low"}"#
         );
         assert_eq!(format_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_time(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
+        assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
     }
 }

@@ -5,7 +5,6 @@ use kensa_compiler::schema::{FieldId, Schema};
 use kensa_compiler::value::Value;
 use kensa_dsl::ast::TypeName;
 use serde_json::Value as Json;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -51,7 +50,7 @@ pub struct Decoder {
 
 #[derive(Debug, Default)]
 struct Group {
-    children: HashMap<String, Node>,
+    children: hashbrown::HashMap<String, Node>,
 }
 
 #[derive(Debug)]
@@ -92,29 +91,50 @@ impl Decoder {
         Decoder { root, slots: schema.fields().len() }
     }
 
-    /// Decodes one JSON Lines line.
+    /// Decodes one JSON Lines line in a single pass: the JSON is read
+    /// straight into the slots, walking the schema tree, with no
+    /// intermediate JSON value.
     pub fn decode_bytes(&self, line: &[u8]) -> Result<Record, EventError> {
-        let json: Json = serde_json::from_slice(line)
-            .map_err(|e| EventError { event_id: None, message: format!("json: {e}") })?;
-        self.decode(&json)
+        let mut d = Decoding {
+            record: Record { slots: vec![Value::Missing; self.slots] },
+            assigned: vec![Assigned::No; self.slots],
+            problem: None,
+        };
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let parsed = serde::de::DeserializeSeed::deserialize(Root { group: &self.root, d: &mut d }, &mut de)
+            .and_then(|()| de.end());
+        match (parsed, d.problem) {
+            (Ok(()), _) => Ok(d.record),
+            (Err(_), Some(message)) => Err(EventError { event_id: event_id_in(line), message }),
+            (Err(e), None) => Err(EventError { event_id: None, message: format!("json: {e}") }),
+        }
     }
 
-    /// Decodes a parsed JSON value.
+    /// Decodes a parsed JSON value (as `kensa test` holds its events).
     pub fn decode(&self, json: &Json) -> Result<Record, EventError> {
-        let Json::Object(obj) = json else {
-            return Err(EventError { event_id: None, message: format!("json: expected an object, got {}", kind(json)) });
-        };
-        let mut d = Decoding { record: Record { slots: vec![Value::Missing; self.slots] }, assigned: vec![Assigned::No; self.slots] };
-        d.object(obj, &self.root).map_err(|message| EventError { event_id: event_id_of(json), message })?;
-        Ok(d.record)
+        let bytes = serde_json::to_vec(json).map_err(|e| EventError { event_id: None, message: format!("json: {e}") })?;
+        self.decode_bytes(&bytes)
     }
 }
 
-/// `event.id` of a raw event when it is a string, nested or flat.
-pub fn event_id_of(json: &Json) -> Option<String> {
-    let nested = json.get("event").and_then(|e| e.get("id"));
-    let flat = json.get("event.id");
-    nested.or(flat).and_then(Json::as_str).map(str::to_string)
+/// `event.id` of a raw event line when it is a string, nested or flat (read
+/// again only for invalid events, to name them in their error record).
+fn event_id_in(line: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Event {
+        id: Option<Json>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        event: Option<Event>,
+        #[serde(rename = "event.id")]
+        flat: Option<Json>,
+    }
+    let probe: Probe = serde_json::from_slice(line).ok()?;
+    match probe.event.and_then(|e| e.id).or(probe.flat)? {
+        Json::String(s) => Some(s),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -124,104 +144,411 @@ enum Assigned {
     Collected,
 }
 
+/// The record being filled, and the first problem found (a message naming
+/// its path). INVARIANT (ProblemFirst): a visitor that fails sets `problem`
+/// before returning its error, so a JSON syntax error is one that left it unset.
 struct Decoding {
     record: Record,
     assigned: Vec<Assigned>,
-}
-
-fn kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "bool",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
-    }
+    problem: Option<String>,
 }
 
 impl Decoding {
-    fn object(&mut self, obj: &serde_json::Map<String, Json>, group: &Group) -> Result<(), String> {
-        for (key, value) in obj {
-            let Some(node) = walk(group, key) else { continue };
-            match node {
-                Node::Field { id, ty, path } => self.field(*id, *ty, path, value)?,
-                Node::Group { group, path } => match value {
-                    Json::Object(inner) => self.object(inner, group)?,
-                    Json::Null => {}
-                    Json::Array(items) if has_list_fields(group) => {
-                        for item in items {
-                            match item {
-                                Json::Object(inner) => self.collect(inner, group)?,
-                                Json::Null => {}
-                                other => return Err(format!("{path}: expected object, got {}", kind(other))),
-                            }
-                        }
-                    }
-                    other => return Err(format!("{path}: expected object, got {}", kind(other))),
-                },
-            }
+    fn fail<E: serde::de::Error>(&mut self, message: String) -> E {
+        if self.problem.is_none() {
+            self.problem = Some(message);
         }
-        Ok(())
+        E::custom("invalid event")
     }
 
-    /// Reads one object of an array of objects: its `[string]` fields gather
-    /// the values of every element.
-    fn collect(&mut self, obj: &serde_json::Map<String, Json>, group: &Group) -> Result<(), String> {
-        for (key, value) in obj {
-            let Some(node) = walk(group, key) else { continue };
-            match node {
-                Node::Field { id, ty: TypeName::StringList, path } => {
-                    let slot = id.0 as usize;
-                    if self.assigned.get(slot) == Some(&Assigned::Direct) {
-                        return Err(format!("{path}: given both directly and in a list of objects"));
-                    }
-                    let mut items: Vec<Arc<str>> = match self.record.get(*id) {
-                        Value::StrList(xs) => xs.to_vec(),
-                        _ => Vec::new(),
-                    };
-                    match value {
-                        Json::String(s) => items.push(Arc::from(s.as_str())),
-                        Json::Null => {}
-                        Json::Array(xs) => items.extend(strings(path, xs)?),
-                        other => return Err(format!("{path}: expected string, got {}", kind(other))),
-                    }
-                    if let Some(a) = self.assigned.get_mut(slot) {
-                        *a = Assigned::Collected;
-                    }
-                    if !items.is_empty() {
-                        self.record.set(*id, Value::StrList(items.into()));
-                    }
-                }
-                Node::Field { path, ty, .. } => {
-                    if !value.is_null() {
-                        return Err(format!(
-                            "{path}: a {} field cannot be read from a list of objects",
-                            ty.as_str()
-                        ));
-                    }
-                }
-                Node::Group { group, path } => match value {
-                    Json::Object(inner) => self.collect(inner, group)?,
-                    Json::Null => {}
-                    other => return Err(format!("{path}: expected object, got {}", kind(other))),
-                },
-            }
-        }
-        Ok(())
-    }
-
-    fn field(&mut self, id: FieldId, ty: TypeName, path: &str, value: &Json) -> Result<(), String> {
+    /// Notes how a slot is being set; setting it twice, or both directly and
+    /// from a list of objects, is an error.
+    fn assign<E: serde::de::Error>(&mut self, id: FieldId, path: &str, how: Assigned) -> Result<(), E> {
         let slot = id.0 as usize;
-        if self.assigned.get(slot).is_some_and(|a| *a != Assigned::No) {
-            return Err(format!("{path}: given twice (nested and as a flat key)"));
+        let before = self.assigned.get(slot).copied().unwrap_or(Assigned::No);
+        match (before, how) {
+            (Assigned::No, _) | (Assigned::Collected, Assigned::Collected) => {}
+            (Assigned::Direct, Assigned::Direct) => {
+                return Err(self.fail(format!("{path}: given twice (nested and as a flat key)")));
+            }
+            _ => return Err(self.fail(format!("{path}: given both directly and in a list of objects"))),
         }
         if let Some(a) = self.assigned.get_mut(slot) {
-            *a = Assigned::Direct;
+            *a = how;
         }
-        let v = typed_value(ty, path, value)?;
-        self.record.set(id, v);
         Ok(())
+    }
+}
+
+/// The top of an event: an object read against the schema's root group.
+struct Root<'a> {
+    group: &'a Group,
+    d: &'a mut Decoding,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(GroupVisitor { group: self.group, path: "json", d: self.d, collect: false, top: true })
+    }
+}
+
+/// An object (or, for a group holding `[string]` fields, an array of
+/// objects) read against a schema group.
+struct GroupVisitor<'a> {
+    group: &'a Group,
+    path: &'a str,
+    d: &'a mut Decoding,
+    /// Inside an array of objects: only `[string]` fields may be set, and
+    /// they gather values.
+    collect: bool,
+    top: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for GroupVisitor<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl GroupVisitor<'_> {
+    fn wrong<E: serde::de::Error>(self, got: &str) -> Result<(), E> {
+        let message = if self.top {
+            format!("json: expected an object, got {got}")
+        } else {
+            format!("{}: expected object, got {got}", self.path)
+        };
+        Err(self.d.fail(message))
+    }
+}
+
+/// The visitor methods for JSON values that are wrong where an object is
+/// expected; `$wrong` names the method reporting them.
+macro_rules! reject_scalars {
+    ($wrong:ident) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+            self.$wrong("bool")
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+            self.$wrong("number")
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+            self.$wrong("number")
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+            self.$wrong("number")
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+            self.$wrong("string")
+        }
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for GroupVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match walk(self.group, key.as_str()) {
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Some(Node::Group { group, path }) => {
+                    map.next_value_seed(GroupVisitor { group, path, d: &mut *self.d, collect: self.collect, top: false })?;
+                }
+                Some(Node::Field { id, ty, path }) => {
+                    map.next_value_seed(FieldSeed { id: *id, ty: *ty, path, d: &mut *self.d, collect: self.collect })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.top || self.collect || !has_list_fields(self.group) {
+            return self.wrong("array");
+        }
+        while seq.next_element_seed(ArrayItem { group: self.group, path: self.path, d: &mut *self.d })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        if self.top {
+            return self.wrong("null");
+        }
+        Ok(())
+    }
+
+    reject_scalars!(wrong);
+}
+
+/// An object key, borrowed from the input when it holds no escapes.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Key<'de>, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key::Owned(v.to_string()))
+    }
+}
+
+/// One element of an array of objects: an object (gathered) or null.
+struct ArrayItem<'a> {
+    group: &'a Group,
+    path: &'a str,
+    d: &'a mut Decoding,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ArrayItem<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        // A nested array is wrong here: `collect` makes the visitor say so.
+        de.deserialize_any(GroupVisitor { group: self.group, path: self.path, d: self.d, collect: true, top: false })
+    }
+}
+
+/// A field's value, read as the field's type.
+struct FieldSeed<'a> {
+    id: FieldId,
+    ty: TypeName,
+    path: &'a str,
+    d: &'a mut Decoding,
+    collect: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+/// A JSON scalar as the field visitor meets it.
+enum Scalar<'s> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'s str),
+}
+
+impl Scalar<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "bool",
+            Scalar::Int(_) | Scalar::Float(_) => "number",
+            Scalar::Str(_) => "string",
+        }
+    }
+}
+
+impl FieldSeed<'_> {
+    fn scalar<E: serde::de::Error>(self, s: Scalar<'_>) -> Result<(), E> {
+        if self.collect {
+            // Inside an array of objects only `[string]` fields gather values.
+            return match (self.ty, s) {
+                (_, Scalar::Null) => Ok(()),
+                (TypeName::StringList, Scalar::Str(x)) => self.gather(vec![Arc::from(x)]),
+                (TypeName::StringList, other) => {
+                    Err(self.d.fail(format!("{}: expected string, got {}", self.path, other.kind())))
+                }
+                (ty, _) => Err(self.d.fail(format!(
+                    "{}: a {} field cannot be read from a list of objects",
+                    self.path,
+                    ty.as_str()
+                ))),
+            };
+        }
+        self.d.assign(self.id, self.path, Assigned::Direct)?;
+        match scalar_value(self.ty, self.path, s) {
+            Ok(v) => {
+                self.d.record.set(self.id, v);
+                Ok(())
+            }
+            Err(message) => Err(self.d.fail(message)),
+        }
+    }
+
+    /// Adds values gathered from a list of objects to the field's list.
+    fn gather<E: serde::de::Error>(self, items: Vec<Arc<str>>) -> Result<(), E> {
+        self.d.assign(self.id, self.path, Assigned::Collected)?;
+        let mut all: Vec<Arc<str>> = match self.d.record.get(self.id) {
+            Value::StrList(xs) => xs.to_vec(),
+            _ => Vec::new(),
+        };
+        all.extend(items);
+        if !all.is_empty() {
+            self.d.record.set(self.id, Value::StrList(all.into()));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {}", self.ty.as_str())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar(Scalar::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(Scalar::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(Scalar::Int(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        match i64::try_from(v) {
+            Ok(i) => self.scalar(Scalar::Int(i)),
+            #[allow(clippy::cast_precision_loss)] // read as a number, as JSON means it
+            Err(_) => self.scalar(Scalar::Float(v as f64)),
+        }
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(Scalar::Float(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(Scalar::Str(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.ty != TypeName::StringList {
+            return Err(self.d.fail(format!("{}: expected {}, got array", self.path, self.ty.as_str())));
+        }
+        let mut items: Vec<Arc<str>> = Vec::new();
+        while let Some(element) = seq.next_element_seed(ListElement { path: self.path, d: &mut *self.d })? {
+            items.extend(element);
+        }
+        if self.collect {
+            return self.gather(items);
+        }
+        self.d.assign(self.id, self.path, Assigned::Direct)?;
+        if !items.is_empty() {
+            self.d.record.set(self.id, Value::StrList(items.into()));
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.d.fail(format!("{}: expected {}, got object", self.path, self.ty.as_str())))
+    }
+}
+
+/// One element of a `[string]` array: a string, or null (skipped).
+struct ListElement<'a> {
+    path: &'a str,
+    d: &'a mut Decoding,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListElement<'_> {
+    type Value = Option<Arc<str>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<Arc<str>>, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl ListElement<'_> {
+    fn wrong<E: serde::de::Error>(self, got: &str) -> Result<Option<Arc<str>>, E> {
+        Err(self.d.fail(format!("{}: expected string, got {got}", self.path)))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ListElement<'_> {
+    type Value = Option<Arc<str>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<Arc<str>>, E> {
+        Ok(Some(Arc::from(v)))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<Arc<str>>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<Arc<str>>, E> {
+        self.wrong("bool")
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<Arc<str>>, E> {
+        self.wrong("number")
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<Arc<str>>, E> {
+        self.wrong("number")
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<Arc<str>>, E> {
+        self.wrong("number")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Option<Arc<str>>, A::Error> {
+        self.wrong("array")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Option<Arc<str>>, A::Error> {
+        self.wrong("object")
+    }
+}
+
+/// Reads a JSON scalar as a field of type `ty`.
+fn scalar_value(ty: TypeName, path: &str, s: Scalar<'_>) -> Result<Value, String> {
+    #[allow(clippy::cast_precision_loss)] // a JSON integer read as a number
+    match (ty, s) {
+        (_, Scalar::Null) => Ok(Value::Missing),
+        (TypeName::Bool, Scalar::Bool(b)) => Ok(Value::Bool(b)),
+        (TypeName::Number, Scalar::Int(i)) => Ok(Value::Number(i as f64)),
+        (TypeName::Number, Scalar::Float(f)) if f.is_finite() => Ok(Value::Number(f)),
+        (TypeName::Number, Scalar::Float(_)) => Err(format!("{path}: number is not finite")),
+        (TypeName::String, Scalar::Str(x)) => Ok(Value::str(x)),
+        (TypeName::Ip, Scalar::Str(x)) => {
+            IpAddr::from_str(x).map(Value::ip).map_err(|_| format!("{path}: `{x}` is not an IP address"))
+        }
+        (TypeName::Timestamp, Scalar::Str(x)) => kensa_dsl::literal::parse_timestamp(x)
+            .map(Value::Timestamp)
+            .map_err(|_| format!("{path}: `{x}` is not an RFC 3339 timestamp")),
+        (TypeName::Timestamp, Scalar::Int(i)) => Ok(Value::Timestamp(i)),
+        (TypeName::Timestamp, Scalar::Float(f)) => {
+            Err(format!("{path}: a timestamp number must be whole milliseconds, got {f}"))
+        }
+        (TypeName::Duration, Scalar::Str(x)) => kensa_dsl::literal::parse_duration(x)
+            .and_then(|d| d.millis())
+            .map(Value::Duration)
+            .ok_or_else(|| format!("{path}: `{x}` is not a duration such as `90d`")),
+        (TypeName::Duration, Scalar::Int(i)) => Ok(Value::Duration(i)),
+        (TypeName::Duration, Scalar::Float(f)) => {
+            Err(format!("{path}: a duration number must be whole milliseconds, got {f}"))
+        }
+        (_, other) => Err(format!("{path}: expected {}, got {}", ty.as_str(), other.kind())),
     }
 }
 
@@ -244,63 +571,4 @@ fn has_list_fields(group: &Group) -> bool {
         Node::Field { ty, .. } => *ty == TypeName::StringList,
         Node::Group { group, .. } => has_list_fields(group),
     })
-}
-
-fn strings(path: &str, xs: &[Json]) -> Result<Vec<Arc<str>>, String> {
-    xs.iter()
-        .filter(|x| !x.is_null())
-        .map(|x| match x {
-            Json::String(s) => Ok(Arc::from(s.as_str())),
-            other => Err(format!("{path}: expected string, got {}", kind(other))),
-        })
-        .collect()
-}
-
-/// Reads a JSON value as a field of type `ty`.
-pub fn typed_value(ty: TypeName, path: &str, value: &Json) -> Result<Value, String> {
-    let wrong = || format!("{path}: expected {}, got {}", ty.as_str(), kind(value));
-    if value.is_null() {
-        return Ok(Value::Missing);
-    }
-    match ty {
-        TypeName::Bool => value.as_bool().map(Value::Bool).ok_or_else(wrong),
-        TypeName::Number => match value.as_f64() {
-            Some(n) if n.is_finite() => Ok(Value::Number(n)),
-            Some(_) => Err(format!("{path}: number is not finite")),
-            None => Err(wrong()),
-        },
-        TypeName::String => value.as_str().map(Value::str).ok_or_else(wrong),
-        TypeName::Ip => {
-            let s = value.as_str().ok_or_else(wrong)?;
-            IpAddr::from_str(s).map(Value::ip).map_err(|_| format!("{path}: `{s}` is not an IP address"))
-        }
-        TypeName::Timestamp => match value {
-            Json::String(s) => kensa_dsl::literal::parse_timestamp(s)
-                .map(Value::Timestamp)
-                .map_err(|_| format!("{path}: `{s}` is not an RFC 3339 timestamp")),
-            Json::Number(n) => n
-                .as_i64()
-                .map(Value::Timestamp)
-                .ok_or_else(|| format!("{path}: a timestamp number must be whole milliseconds, got {n}")),
-            _ => Err(wrong()),
-        },
-        TypeName::Duration => match value {
-            Json::String(s) => kensa_dsl::literal::parse_duration(s)
-                .and_then(|d| d.millis())
-                .map(Value::Duration)
-                .ok_or_else(|| format!("{path}: `{s}` is not a duration such as `90d`")),
-            Json::Number(n) => n
-                .as_i64()
-                .map(Value::Duration)
-                .ok_or_else(|| format!("{path}: a duration number must be whole milliseconds, got {n}")),
-            _ => Err(wrong()),
-        },
-        TypeName::StringList => match value {
-            Json::Array(xs) => {
-                let items = strings(path, xs)?;
-                Ok(if items.is_empty() { Value::Missing } else { Value::StrList(items.into()) })
-            }
-            _ => Err(wrong()),
-        },
-    }
 }

@@ -51,8 +51,8 @@ pub fn json_lines(input: impl Read) -> impl Iterator<Item = std::io::Result<(usi
 
 /// Decodes one event, stamping it with the current time when it has none
 /// (as `eval` and `test` do).
-pub fn decode_stamped(engine: &Engine, json: &serde_json::Value) -> Result<Record, kensa_runtime::EventError> {
-    let mut record = engine.decoder().decode(json)?;
+pub fn decode_stamped(engine: &Engine, line: &[u8]) -> Result<Record, kensa_runtime::EventError> {
+    let mut record = engine.decoder().decode_bytes(line)?;
     let time = engine.program().event_time_field;
     if record.get(time).is_missing() {
         record.set(time, Value::Timestamp(now_ms()));
@@ -96,10 +96,7 @@ pub fn run(args: &EvalArgs) -> u8 {
                 return EXIT_USAGE;
             }
         };
-        let result = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .map_err(|e| kensa_runtime::EventError { event_id: None, message: format!("json: {e}") })
-            .and_then(|json| decode_stamped(&engine, &json));
-        let record = match result {
+        let record = match decode_stamped(&engine, &bytes) {
             Ok(record) => engine.decide(&record, options).to_json(),
             Err(e) => {
                 invalid += 1;

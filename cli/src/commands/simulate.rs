@@ -151,7 +151,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
                 eprintln!("{}: error: cannot read the history: {e}", args.history.display());
                 EXIT_USAGE
             })?;
-            let ordered = ordered_lines(&bytes);
+            let ordered = ordered_lines(&candidate, &bytes);
             labels.forget_seen();
             match replay(&setup, candidate, baseline, &mut labels, ordered.into_iter().map(Ok)) {
                 Ok(run) => run,
@@ -204,34 +204,21 @@ fn lines_of(input: impl Read) -> impl Iterator<Item = Line> {
 
 /// The history's lines ordered by event time, equal times (and lines whose
 /// time cannot be read, which will be reported invalid) in input order.
-fn ordered_lines(bytes: &[u8]) -> Vec<Vec<u8>> {
+fn ordered_lines(engine: &Engine, bytes: &[u8]) -> Vec<Vec<u8>> {
+    let time_field = engine.program().event_time_field;
     let mut lines: Vec<(Option<i64>, &[u8])> = bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .map(|l| (event_time(l), l))
+        .map(|l| {
+            let time = engine.decoder().decode_bytes(l).ok().and_then(|r| match r.get(time_field) {
+                Value::Timestamp(t) => Some(*t),
+                _ => None,
+            });
+            (time, l)
+        })
         .collect();
     lines.sort_by_key(|(t, _)| t.unwrap_or(i64::MIN));
     lines.into_iter().map(|(_, l)| l.to_vec()).collect()
-}
-
-/// The event time of a raw line, read without decoding the rest.
-fn event_time(line: &[u8]) -> Option<i64> {
-    #[derive(serde::Deserialize)]
-    struct Inner {
-        time: Option<serde_json::Value>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        event: Option<Inner>,
-        #[serde(rename = "event.time")]
-        flat: Option<serde_json::Value>,
-    }
-    let probe: Probe = serde_json::from_slice(line).ok()?;
-    let v = probe.event.and_then(|e| e.time).or(probe.flat)?;
-    match kensa_runtime::record::typed_value(kensa_dsl::ast::TypeName::Timestamp, "event.time", &v).ok()? {
-        Value::Timestamp(t) => Some(t),
-        _ => None,
-    }
 }
 
 struct Setup {

@@ -59,7 +59,8 @@ fn run_case(engine: &mut Engine, bytes: &[u8]) -> Result<(), String> {
     if let Some(k) = expect.keys().find(|k| !EXPECT_KEYS.contains(&k.as_str())) {
         return Err(format!("  unknown expectation `{k}`: `expect` may hold {}", EXPECT_KEYS.join(", ")));
     }
-    let outcome = decode_stamped(engine, event).map(|record| engine.decide(&record, DecideOptions::default()));
+    let event_bytes = serde_json::to_vec(event).map_err(|e| format!("  the event cannot be read: {e}"))?;
+    let outcome = decode_stamped(engine, &event_bytes).map(|record| engine.decide(&record, DecideOptions::default()));
     let problems = compare(expect, &outcome);
     if problems.is_empty() {
         return Ok(());
