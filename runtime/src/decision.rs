@@ -2,6 +2,7 @@
 
 use kensa_compiler::value::Value;
 use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 
 /// The score band of a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +54,11 @@ pub struct Decision {
     /// `event.id` when it is a string.
     pub event_id: Option<String>,
     /// The highest-precedence matched outcome, or `none`.
-    pub outcome: String,
+    pub outcome: Arc<str>,
     /// Its code.
     pub code: u32,
     /// Matched rule ids: by outcome precedence, then priority, then source order.
-    pub matched: Vec<String>,
+    pub matched: Vec<Arc<str>>,
     /// True when a matched phase-1 rule skipped scoring.
     pub skip_scoring: bool,
     /// The score used (missing or skipped: `None`).
@@ -73,9 +74,9 @@ impl Decision {
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
         m.insert("event_id".into(), self.event_id.clone().map_or(Json::Null, Json::String));
-        m.insert("decision".into(), Json::String(self.outcome.clone()));
+        m.insert("decision".into(), Json::String(self.outcome.to_string()));
         m.insert("code".into(), Json::from(self.code));
-        m.insert("matched".into(), Json::Array(self.matched.iter().cloned().map(Json::String).collect()));
+        m.insert("matched".into(), Json::Array(self.matched.iter().map(|id| Json::String(id.to_string())).collect()));
         m.insert("skip_scoring".into(), Json::Bool(self.skip_scoring));
         m.insert("score".into(), self.score.map_or(Json::Null, kensa_dsl::literal::json_number));
         m.insert("score_level".into(), Json::String(self.score_level.as_str().to_string()));
@@ -149,9 +150,9 @@ mod tests {
     fn decision_json_has_the_spec_shape() {
         let d = Decision {
             event_id: Some("e1".into()),
-            outcome: "block".into(),
+            outcome: Arc::from("block"),
             code: 30,
-            matched: vec!["ipaddress_BlockList".into()],
+            matched: vec![Arc::from("ipaddress_BlockList")],
             skip_scoring: false,
             score: Some(40.0),
             score_level: ScoreLevel::Low,

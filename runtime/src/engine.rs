@@ -26,6 +26,12 @@ pub struct Engine {
     decoder: Decoder,
     lists: Vec<Arc<SetData>>,
     store: VelocityStore,
+    /// Rule ids, shared by every decision that names them.
+    rule_ids: Vec<Arc<str>>,
+    /// Outcome names by rank, shared likewise.
+    outcome_names: Vec<Arc<str>>,
+    none_name: Arc<str>,
+    scratch: Scratch,
 }
 
 /// The record, velocity values and lists a rule reads.
@@ -62,7 +68,18 @@ impl Engine {
     pub fn new(program: Program, lists: Vec<Arc<SetData>>) -> Engine {
         let store = VelocityStore::new(&program.velocities, program.key_groups.len());
         let decoder = Decoder::new(&program.schema);
-        Engine { program: Arc::new(program), decoder, lists, store }
+        let rule_ids = program.rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
+        let outcome_names = program.outcomes.list.iter().map(|o| Arc::from(o.name.as_str())).collect();
+        Engine {
+            program: Arc::new(program),
+            decoder,
+            lists,
+            store,
+            rule_ids,
+            outcome_names,
+            none_name: Arc::from(kensa_compiler::outcomes::NONE_OUTCOME.0),
+            scratch: Scratch::default(),
+        }
     }
 
     /// The program.
@@ -90,64 +107,87 @@ impl Engine {
     /// velocity windows.
     pub fn decide(&mut self, record: &Record, options: DecideOptions) -> Decision {
         let program = Arc::clone(&self.program);
+        let mut s = std::mem::take(&mut self.scratch);
+        s.prepare(&program);
         let time = match record.get(program.event_time_field) {
             Value::Timestamp(t) => Some(*t),
             _ => None,
         };
-        // Read every velocity first; record after the decision.
-        let no_velocities: [Value; 0] = [];
         let base = EvalEnv {
             record,
-            velocities: &no_velocities,
+            velocities: &[],
             lists: &self.lists,
             score_field: program.score_field,
             score: record.get(program.score_field),
         };
-        let keys: Vec<Option<Key>> = program
-            .key_groups
-            .iter()
-            .map(|fields| fields.iter().map(|f| KeyPart::of(record.get(*f))).collect::<Option<Vec<_>>>().map(Vec::into_boxed_slice))
-            .collect();
-        let mut velocity_values = Vec::with_capacity(program.velocities.len());
-        let mut to_record: Vec<(usize, Value)> = Vec::new();
-        for (i, v) in program.velocities.iter().enumerate() {
-            let key = keys.get(v.key_group).and_then(Option::as_ref);
-            let (Some(key), Some(t)) = (key, time) else {
-                velocity_values.push(Value::Missing);
-                continue;
-            };
-            let qualifies = v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true));
-            let of = v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base));
-            let current = (qualifies && !v.excluding_current).then_some(&of);
-            velocity_values.push(aggregate(v.agg, self.store.window(i, key), t, v.window_ms, current));
-            if qualifies {
-                to_record.push((i, of));
+
+        // Each key group's key, built once; missing when a key field is (or
+        // the event has no time).
+        for (g, fields) in program.key_groups.iter().enumerate() {
+            let (Some(parts), Some(ok)) = (s.keys.get_mut(g), s.key_ok.get_mut(g)) else { continue };
+            parts.clear();
+            *ok = time.is_some();
+            for f in fields {
+                match KeyPart::of(record.get(*f)) {
+                    Some(p) => parts.push(p),
+                    None => {
+                        *ok = false;
+                        break;
+                    }
+                }
             }
         }
 
-        let mut env = EvalEnv { velocities: &velocity_values, ..base };
-        let mut matched: Vec<usize> = Vec::new();
-        for (i, r) in program.rules.iter().enumerate() {
-            if r.enabled && r.phase == Phase::One && interp::truth(&r.when, &env) == Some(true) {
-                matched.push(i);
+        // Read every velocity first; record after the decision. One hash
+        // lookup per key group serves all of its velocities.
+        let windows: Vec<Option<&[crate::velocity::Window]>> = (0..program.key_groups.len())
+            .map(|g| match (s.key_ok.get(g), s.keys.get(g)) {
+                (Some(true), Some(key)) => self.store.group_windows(g, key),
+                _ => None,
+            })
+            .collect();
+        for (i, v) in program.velocities.iter().enumerate() {
+            let g = v.key_group;
+            let (Some(true), Some(t)) = (s.key_ok.get(g).copied(), time) else {
+                s.velocities.push(Value::Missing);
+                continue;
+            };
+            let pos = self.store.place(i).map_or(usize::MAX, |p| p.1);
+            let qualifies = v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true));
+            let of = v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base));
+            let current = (qualifies && !v.excluding_current).then_some(&of);
+            let window = windows.get(g).copied().flatten().and_then(|ws| ws.get(pos));
+            s.velocities.push(aggregate(v.agg, window, t, v.window_ms, current));
+            if qualifies {
+                if let Some(pending) = s.pending.get_mut(g) {
+                    pending.push((pos, of));
+                }
             }
         }
-        let skip_scoring = matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
+        drop(windows);
+
+        let mut env = EvalEnv { velocities: &s.velocities, ..base };
+        for (i, r) in program.rules.iter().enumerate() {
+            if r.enabled && r.phase == Phase::One && interp::truth(&r.when, &env) == Some(true) {
+                s.matched.push(i);
+            }
+        }
+        let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
         let score = if skip_scoring { Value::Missing } else { record.get(program.score_field).clone() };
         env.score = &score;
         for (i, r) in program.rules.iter().enumerate() {
             if r.enabled && r.phase == Phase::Two && interp::truth(&r.when, &env) == Some(true) {
-                matched.push(i);
+                s.matched.push(i);
             }
         }
         // Precedence, then priority (rules without one last), then source order.
-        matched.sort_by_key(|&i| {
+        s.matched.sort_by_key(|&i| {
             let r = program.rules.get(i);
             (r.map_or(usize::MAX, |r| r.outcome), r.and_then(|r| r.priority).map_or((1, 0), |p| (0, p)), i)
         });
 
         let explain = options.explain.then(|| {
-            matched
+            s.matched
                 .iter()
                 .filter_map(|&i| program.rules.get(i))
                 .map(|r| Explained {
@@ -167,10 +207,10 @@ impl Engine {
                 .collect()
         });
 
-        let top = matched.first().and_then(|&i| program.rules.get(i)).and_then(|r| program.outcomes.list.get(r.outcome));
-        let (outcome, code) = match top {
-            Some(o) => (o.name.clone(), o.code),
-            None => (kensa_compiler::outcomes::NONE_OUTCOME.0.to_string(), kensa_compiler::outcomes::NONE_OUTCOME.1),
+        let top = s.matched.first().and_then(|&i| program.rules.get(i)).map(|r| r.outcome);
+        let (outcome, code) = match top.and_then(|rank| Some((self.outcome_names.get(rank)?, program.outcomes.list.get(rank)?))) {
+            Some((name, o)) => (Arc::clone(name), o.code),
+            None => (Arc::clone(&self.none_name), kensa_compiler::outcomes::NONE_OUTCOME.1),
         };
         let score_number = match score {
             Value::Number(n) => Some(n),
@@ -183,7 +223,7 @@ impl Engine {
             },
             outcome,
             code,
-            matched: matched.iter().filter_map(|&i| program.rules.get(i)).map(|r| r.id.clone()).collect(),
+            matched: s.matched.iter().filter_map(|&i| self.rule_ids.get(i)).cloned().collect(),
             skip_scoring,
             score: score_number,
             score_level: ScoreLevel::of(score_number),
@@ -192,15 +232,43 @@ impl Engine {
 
         if !options.dry_run {
             if let Some(t) = time {
-                for (i, of) in to_record {
-                    let Some(v) = program.velocities.get(i) else { continue };
-                    if let Some(Some(key)) = keys.get(v.key_group) {
-                        self.store.record(i, key, t, of);
+                for g in 0..program.key_groups.len() {
+                    if let (Some(true), Some(key), Some(pending)) = (s.key_ok.get(g), s.keys.get(g), s.pending.get_mut(g)) {
+                        self.store.record_group(g, key, t, pending);
                     }
                 }
             }
         }
+        self.scratch = s;
         decision
+    }
+}
+
+/// Buffers reused from one decision to the next, so deciding allocates
+/// little beyond the decision itself.
+#[derive(Default)]
+struct Scratch {
+    /// Per key group: the event's key parts.
+    keys: Vec<Key>,
+    /// Per key group: whether the key is complete.
+    key_ok: Vec<bool>,
+    /// Per velocity: its value for this event.
+    velocities: Vec<Value>,
+    /// Per key group: (position, value) to record after the decision.
+    pending: Vec<Vec<(usize, Value)>>,
+    /// Matched rules, by index.
+    matched: Vec<usize>,
+}
+
+impl Scratch {
+    fn prepare(&mut self, program: &Program) {
+        let groups = program.key_groups.len();
+        self.keys.resize_with(groups, Vec::new);
+        self.key_ok.resize(groups, false);
+        self.pending.resize_with(groups, Vec::new);
+        self.pending.iter_mut().for_each(Vec::clear);
+        self.velocities.clear();
+        self.matched.clear();
     }
 }
 

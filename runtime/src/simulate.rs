@@ -138,8 +138,8 @@ impl Replayed {
             d.score_level.as_str().to_string(),
             if self.fraud { "1".to_string() } else { String::new() },
             d.code.to_string(),
-            d.outcome.clone(),
-            d.matched.join("|"),
+            d.outcome.to_string(),
+            d.matched.iter().map(|m| &**m).collect::<Vec<&str>>().join("|"),
             if d.skip_scoring { "1" } else { "0" }.to_string(),
         ]
     }
@@ -279,12 +279,12 @@ impl Tally {
 
     /// True when the decision stops the event.
     pub fn stops(&self, d: &Decision) -> bool {
-        self.stop.contains(&d.outcome)
+        self.stop.iter().any(|o| **o == *d.outcome)
     }
 
     /// True when the decision flags the event.
     pub fn flags(&self, d: &Decision) -> bool {
-        self.flag.contains(&d.outcome)
+        self.flag.iter().any(|o| **o == *d.outcome)
     }
 
     /// Adds a reported event.
@@ -295,7 +295,11 @@ impl Tally {
         if r.fraud {
             self.fraud.add(amount);
         }
-        self.decisions.entry(d.outcome.clone()).or_default().add(amount);
+        if let Some(ca) = self.decisions.get_mut(&*d.outcome) {
+            ca.add(amount);
+        } else {
+            self.decisions.entry(d.outcome.to_string()).or_default().add(amount);
+        }
         let stopped = self.stops(d);
         if stopped {
             self.stopped.add(amount, r.fraud);
@@ -304,7 +308,7 @@ impl Tally {
             self.flagged.add(amount, r.fraud);
         }
         for id in &d.matched {
-            if let Some(rule) = self.rules.iter_mut().find(|x| &x.id == id) {
+            if let Some(rule) = self.rules.iter_mut().find(|x| *x.id == **id) {
                 rule.hits += 1;
                 if r.fraud {
                     rule.fraud_hits += 1;
@@ -316,7 +320,7 @@ impl Tally {
         }
         *self.score_levels.entry(d.score_level.as_str().to_string()).or_default() += 1;
         let day = self.days.entry(r.time.div_euclid(86_400_000)).or_default();
-        day.decisions.entry(d.outcome.clone()).or_default().add(amount);
+        day.decisions.entry(d.outcome.to_string()).or_default().add(amount);
         if r.fraud {
             if stopped {
                 day.fraud_stopped.add(amount);

@@ -58,7 +58,7 @@ impl KeyPart {
 }
 
 /// A key tuple.
-pub type Key = Box<[KeyPart]>;
+pub type Key = Vec<KeyPart>;
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -137,8 +137,26 @@ fn count_value(n: usize) -> Value {
 fn fold<'a>(agg: AggKind, values: impl Iterator<Item = &'a Value>) -> Value {
     match agg {
         AggKind::CountDistinct => {
-            let distinct: HashSet<KeyPart> = values.filter_map(KeyPart::of).collect();
-            count_value(distinct.len())
+            // Windows are mostly small: a vector with a linear check beats a
+            // hash set until it grows, and allocates once.
+            const SMALL: usize = 32;
+            let mut few: Vec<KeyPart> = Vec::new();
+            let mut many: Option<HashSet<KeyPart>> = None;
+            for part in values.filter_map(KeyPart::of) {
+                match many.as_mut() {
+                    Some(set) => {
+                        set.insert(part);
+                    }
+                    None if !few.contains(&part) => {
+                        few.push(part);
+                        if few.len() > SMALL {
+                            many = Some(few.drain(..).collect());
+                        }
+                    }
+                    None => {}
+                }
+            }
+            count_value(many.map_or(few.len(), |set| set.len()))
         }
         AggKind::Sum | AggKind::Avg => {
             let (mut sum, mut n) = (0.0f64, 0usize);
@@ -231,24 +249,51 @@ impl VelocityStore {
         }
     }
 
+    /// Velocity `v`'s key group and its position in the group.
+    pub fn place(&self, v: usize) -> Option<(usize, usize)> {
+        self.place.get(v).copied()
+    }
+
+    /// The windows of key group `g` for `key` (one per velocity of the
+    /// group, by position), if anything was recorded: one hash lookup serves
+    /// every velocity of the group.
+    pub fn group_windows(&self, g: usize, key: &[KeyPart]) -> Option<&[Window]> {
+        self.groups.get(g)?.get(key).map(Vec::as_slice)
+    }
+
     /// The window of velocity `v` for `key`, if anything was recorded.
-    pub fn window(&self, v: usize, key: &Key) -> Option<&Window> {
-        let &(g, pos) = self.place.get(v)?;
-        self.groups.get(g)?.get(key)?.get(pos)
+    pub fn window(&self, v: usize, key: &[KeyPart]) -> Option<&Window> {
+        let (g, pos) = self.place(v)?;
+        self.group_windows(g, key)?.get(pos)
     }
 
     /// Records an event's value into velocity `v`'s window for `key`.
-    pub fn record(&mut self, v: usize, key: &Key, time: i64, value: Value) {
-        let Some(&(g, pos)) = self.place.get(v) else { return };
-        let width = self.members.get(g).map_or(0, Vec::len);
-        let window_ms = self.windows_ms.get(v).copied().unwrap_or(1);
-        let Some(group) = self.groups.get_mut(g) else { return };
-        let windows = group.entry_ref(key).or_insert_with(|| vec![Window::default(); width]);
-        if let Some(w) = windows.get_mut(pos) {
-            w.insert(time, value, window_ms);
+    pub fn record(&mut self, v: usize, key: &[KeyPart], time: i64, value: Value) {
+        let Some((g, pos)) = self.place(v) else { return };
+        self.record_group(g, key, time, &mut vec![(pos, value)]);
+    }
+
+    /// Records an event into several velocities of key group `g` at once,
+    /// `(position in the group, value)` each; `items` is left empty. The key
+    /// is hashed once, and copied only when it is new.
+    pub fn record_group(&mut self, g: usize, key: &[KeyPart], time: i64, items: &mut Vec<(usize, Value)>) {
+        if items.is_empty() {
+            return;
+        }
+        let members = self.members.get(g).map_or(&[][..], Vec::as_slice);
+        let Some(group) = self.groups.get_mut(g) else {
+            items.clear();
+            return;
+        };
+        let windows = group.entry_ref(key).or_insert_with(|| vec![Window::default(); members.len()]);
+        for (pos, value) in items.drain(..) {
+            let window_ms = members.get(pos).and_then(|v| self.windows_ms.get(*v)).copied().unwrap_or(1);
+            if let Some(w) = windows.get_mut(pos) {
+                w.insert(time, value, window_ms);
+            }
+            self.recorded += 1;
         }
         self.newest = self.newest.max(time);
-        self.recorded += 1;
         // A sweep visits every key, so sweeps come no more often than once
         // per as many recordings as there are keys: amortised O(1) each.
         if self.recorded >= self.next_sweep {
@@ -281,5 +326,29 @@ impl VelocityStore {
             s.entries += group.values().flat_map(|ws| ws.iter().map(Window::len)).sum::<usize>();
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_distinct_past_the_small_vector() {
+        let values: Vec<Value> = (0..200).map(|i| Value::Number(f64::from(i % 70))).collect();
+        assert_eq!(fold(AggKind::CountDistinct, values.iter()), Value::Number(70.0));
+        let few: Vec<Value> = ["a", "b", "a"].iter().map(|s| Value::str(s)).collect();
+        assert_eq!(fold(AggKind::CountDistinct, few.iter()), Value::Number(2.0));
+    }
+
+    #[test]
+    fn windows_read_the_half_open_range() {
+        let mut w = Window::default();
+        for t in [10, 20, 20, 30] {
+            w.insert(t, Value::Number(1.0), 1_000);
+        }
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 10, None), Value::Number(1.0));
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 11, None), Value::Number(3.0));
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 20, 100, Some(&Value::Missing)), Value::Number(4.0));
     }
 }

@@ -39,7 +39,7 @@ fn decision_is_the_highest_precedence_and_matched_is_ordered() {
     }"#;
     let mut e = engine(src, &[]);
     let d = decide(&mut e, r#"{"event": {"id": "e1", "time": 0}}"#);
-    assert_eq!(d.outcome, "challenge");
+    assert_eq!(&*d.outcome, "challenge");
     assert_eq!(d.code, 70);
     assert_eq!(matched(&d), ["c", "fa", "b_p1", "b_p1_again", "b_p5", "b_late", "a1", "al"]);
     assert_eq!(d.event_id.as_deref(), Some("e1"));
@@ -49,7 +49,7 @@ fn decision_is_the_highest_precedence_and_matched_is_ordered() {
 fn no_match_is_none_with_code_1() {
     let mut e = engine("ruleset t { rule r -> block when amount > 10 }", &[]);
     let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 5, "score": 61}"#);
-    assert_eq!((d.outcome.as_str(), d.code), ("none", 1));
+    assert_eq!((&*d.outcome, d.code), ("none", 1));
     assert_eq!(d.score, Some(61.0));
     assert_eq!(d.score_level.as_str(), "medium");
 }
@@ -82,9 +82,9 @@ fn custom_outcomes_take_codes_from_the_bottom() {
     }"#;
     let mut e = engine(src, &[]);
     let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 5}"#);
-    assert_eq!((d.outcome.as_str(), d.code), ("review", 3));
+    assert_eq!((&*d.outcome, d.code), ("review", 3));
     let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 0}"#);
-    assert_eq!((d.outcome.as_str(), d.code), ("approve", 2));
+    assert_eq!((&*d.outcome, d.code), ("approve", 2));
 }
 
 #[test]

@@ -137,7 +137,8 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     });
     let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, out: args.out.clone() };
 
-    let streamed = replay(&setup, candidate, baseline, &mut labels, lines_of(progress.wrap_read(file)));
+    let stream = decoded_in_background(&candidate.program().schema, lines_of(progress.wrap_read(file)));
+    let streamed = replay(&setup, candidate, baseline, &mut labels, stream);
     let run = match streamed {
         Ok(run) => run,
         Err(Stop::Exit(code)) => return Err(code),
@@ -153,7 +154,8 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             })?;
             let ordered = ordered_lines(&candidate, &bytes);
             labels.forget_seen();
-            match replay(&setup, candidate, baseline, &mut labels, ordered.into_iter().map(Ok)) {
+            let stream = decoded_in_background(&candidate.program().schema, ordered.into_iter().map(Ok));
+            match replay(&setup, candidate, baseline, &mut labels, stream) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
                 Err(Stop::OutOfOrder) => return Err(EXIT_USAGE),
@@ -200,6 +202,36 @@ type Line = std::io::Result<Vec<u8>>;
 
 fn lines_of(input: impl Read) -> impl Iterator<Item = Line> {
     json_lines(input).map(|r| r.map(|(_, l)| l))
+}
+
+/// A line and what decoding it gave.
+type Decoded = std::io::Result<(Vec<u8>, Result<Record, kensa_runtime::EventError>)>;
+
+/// Lines decoded on a second thread, in order, while the caller decides on
+/// its own: decoding is a third of the work and needs no shared state. The
+/// thread stops when the caller drops the iterator.
+fn decoded_in_background(
+    schema: &kensa_compiler::Schema,
+    lines: impl Iterator<Item = Line> + Send + 'static,
+) -> impl Iterator<Item = Decoded> {
+    const BATCH: usize = 1024;
+    let decoder = kensa_runtime::record::Decoder::new(schema);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
+    std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(BATCH);
+        for line in lines {
+            let item = line.map(|l| {
+                let decoded = decoder.decode_bytes(&l);
+                (l, decoded)
+            });
+            batch.push(item);
+            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(batch);
+    });
+    rx.into_iter().flatten()
 }
 
 /// The history's lines ordered by event time, equal times (and lines whose
@@ -277,7 +309,7 @@ fn replay(
     mut candidate: Engine,
     mut baseline: Option<Engine>,
     labels: &mut Labels,
-    lines: impl Iterator<Item = Line>,
+    lines: impl Iterator<Item = Decoded>,
 ) -> Result<Run, Stop> {
     let file = std::fs::File::create(&setup.out).map_err(|e| csv_failed(&setup.out, &e))?;
     let mut csv = csv::WriterBuilder::new()
@@ -299,12 +331,12 @@ fn replay(
     let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
     let mut newest = i64::MIN;
     let time_field = candidate.program().event_time_field;
-    for line in lines {
-        let line = line.map_err(|e| {
+    for item in lines {
+        let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
             Stop::Exit(EXIT_USAGE)
         })?;
-        let Ok(record) = candidate.decoder().decode_bytes(&line) else {
+        let Ok(record) = decoded else {
             invalid += 1;
             continue;
         };

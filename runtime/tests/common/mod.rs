@@ -34,7 +34,7 @@ pub fn decide_with(e: &mut Engine, json: &str, options: DecideOptions) -> Decisi
 
 /// The ids of the matched rules.
 pub fn matched(d: &Decision) -> Vec<&str> {
-    d.matched.iter().map(String::as_str).collect()
+    d.matched.iter().map(|m| &**m).collect()
 }
 
 /// The value a matched rule's explain shows for `name`.
