@@ -65,7 +65,7 @@ enum Command {
         /// Record nothing into the velocity windows.
         #[arg(long)]
         dry_run: bool,
-        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        /// Run the conditions on the interpreter instead of native code.
         #[arg(long)]
         no_jit: bool,
     },
@@ -110,7 +110,7 @@ enum Command {
         /// Replay the same history through this rule set too and compare.
         #[arg(long, value_name = "OTHER_RULES")]
         baseline: Option<PathBuf>,
-        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        /// Run the conditions on the interpreter instead of native code.
         #[arg(long)]
         no_jit: bool,
     },
@@ -122,7 +122,7 @@ enum Command {
         /// The directory of the list files.
         #[arg(long, value_name = "DIR")]
         lists: Option<PathBuf>,
-        /// Use the interpreter (today the only evaluator; the JIT is to come).
+        /// Run the conditions on the interpreter instead of native code.
         #[arg(long)]
         no_jit: bool,
         /// The cases, JSON Lines.
@@ -159,8 +159,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { rules, lists } => commands::check::run(&rules, lists.as_deref()),
-        Command::Eval { rules, lists, input, output, explain, dry_run, no_jit: _ } => {
-            commands::eval::run(&commands::eval::EvalArgs { rules, lists, input, output, explain, dry_run })
+        Command::Eval { rules, lists, input, output, explain, dry_run, no_jit } => {
+            commands::eval::run(&commands::eval::EvalArgs { rules, lists, input, output, explain, dry_run, no_jit })
         }
         Command::Simulate {
             rules,
@@ -176,7 +176,7 @@ fn main() -> ExitCode {
             out,
             report,
             baseline,
-            no_jit: _,
+            no_jit,
         } => commands::simulate::run(&commands::simulate::SimulateArgs {
             rules,
             lists,
@@ -191,8 +191,11 @@ fn main() -> ExitCode {
             out,
             report,
             baseline,
+            no_jit,
         }),
-        Command::Test { rules, lists, no_jit: _, cases } => commands::test::run(&rules, lists.as_deref(), &cases),
+        Command::Test { rules, lists, no_jit, cases } => {
+            commands::test::run(&rules, lists.as_deref(), source::evaluator(no_jit), &cases)
+        }
         Command::Fmt { rules, check } => commands::fmt::run(&rules, check),
         Command::Convert { rules, to } => commands::convert::run(&rules, to),
     };

@@ -3,6 +3,7 @@
 use crate::{EXIT_LOAD, EXIT_USAGE};
 use kensa_compiler::CheckedRuleset;
 use kensa_dsl::{Diagnostic, SourceFile};
+use kensa_runtime::Evaluator;
 use std::path::Path;
 
 /// A rule-set file read from disk.
@@ -54,14 +55,27 @@ impl RulesFile {
     }
 }
 
-/// Compiles the rule set at `rules` and loads its lists from `lists`, ready
-/// to decide. Every failure is reported; the exit status is returned.
-pub fn load_engine(rules: &Path, lists: Option<&Path>) -> Result<kensa_runtime::Engine, u8> {
+/// Compiles the rule set at `rules` for `evaluator` and loads its lists
+/// from `lists`, ready to decide. Every failure is reported; the exit status
+/// is returned.
+pub fn load_engine(rules: &Path, lists: Option<&Path>, evaluator: Evaluator) -> Result<kensa_runtime::Engine, u8> {
     let file = RulesFile::read(rules)?;
     let checked = file.compile()?;
     let program = kensa_compiler::lower::lower(&checked);
     let sets = load_lists(&program, lists)?;
-    Ok(kensa_runtime::Engine::new(program, sets))
+    kensa_runtime::Engine::with_evaluator(program, sets, evaluator).map_err(|e| {
+        eprintln!("{}: error: {e} (run with --no-jit to use the interpreter)", file.display);
+        EXIT_LOAD
+    })
+}
+
+/// The evaluator a command's `--no-jit` flag selects.
+pub fn evaluator(no_jit: bool) -> Evaluator {
+    if no_jit {
+        Evaluator::Interpreter
+    } else {
+        Evaluator::Jit
+    }
 }
 
 /// Loads the program's declared lists from `dir` (none needed when it

@@ -10,6 +10,7 @@
 pub mod builtins;
 pub mod check;
 pub mod interp;
+pub mod jit;
 pub mod ir;
 pub mod lower;
 pub mod outcomes;

@@ -8,6 +8,8 @@ use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
 use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
 use kensa_compiler::schema::FieldId;
+use kensa_compiler::jit::abi::Frame;
+use kensa_compiler::jit::{JitError, JitProgram};
 use kensa_compiler::value::Value;
 use std::sync::Arc;
 
@@ -20,8 +22,20 @@ pub struct DecideOptions {
     pub explain: bool,
 }
 
+/// Which evaluator runs the rules' conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Evaluator {
+    /// Native code compiled with Cranelift (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter over the IR (`--no-jit`).
+    Interpreter,
+}
+
 /// A program with its lists and velocity state.
 pub struct Engine {
+    /// The compiled conditions, when the JIT is the evaluator.
+    jit: Option<Arc<JitProgram>>,
     program: Arc<Program>,
     decoder: Decoder,
     lists: Vec<Arc<SetData>>,
@@ -62,15 +76,39 @@ impl Env for EvalEnv<'_> {
 }
 
 impl Engine {
-    /// An engine for `program` with its lists, in the program's list order.
+    /// An engine for `program` with its lists, run by the interpreter.
     /// INVARIANT (ListsMatch): `lists.len() == program.lists.len()`, each of
     /// the declared kind; `load_dir` returns them so.
     pub fn new(program: Program, lists: Vec<Arc<SetData>>) -> Engine {
+        Engine::build(program, lists, None)
+    }
+
+    /// An engine run by the chosen evaluator; compiling to native code can
+    /// fail (it never has on a checked rule set), and then nothing is built.
+    pub fn with_evaluator(program: Program, lists: Vec<Arc<SetData>>, evaluator: Evaluator) -> Result<Engine, JitError> {
+        let jit = match evaluator {
+            Evaluator::Jit => Some(Arc::new(JitProgram::compile(&program)?)),
+            Evaluator::Interpreter => None,
+        };
+        Ok(Engine::build(program, lists, jit))
+    }
+
+    /// The evaluator in use.
+    pub fn evaluator(&self) -> Evaluator {
+        if self.jit.is_some() {
+            Evaluator::Jit
+        } else {
+            Evaluator::Interpreter
+        }
+    }
+
+    fn build(program: Program, lists: Vec<Arc<SetData>>, jit: Option<Arc<JitProgram>>) -> Engine {
         let store = VelocityStore::new(&program.velocities, program.key_groups.len());
         let decoder = Decoder::new(&program.schema);
         let rule_ids = program.rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
         let outcome_names = program.outcomes.list.iter().map(|o| Arc::from(o.name.as_str())).collect();
         Engine {
+            jit,
             program: Arc::new(program),
             decoder,
             lists,
@@ -167,19 +205,12 @@ impl Engine {
         drop(windows);
 
         let mut env = EvalEnv { velocities: &s.velocities, ..base };
-        for (i, r) in program.rules.iter().enumerate() {
-            if r.enabled && r.phase == Phase::One && interp::truth(&r.when, &env) == Some(true) {
-                s.matched.push(i);
-            }
-        }
+        let jit = self.jit.as_deref();
+        run_phase(&program, jit, Phase::One, &env, &mut s.frame, &mut s.out, &mut s.matched);
         let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
         let score = if skip_scoring { Value::Missing } else { record.get(program.score_field).clone() };
         env.score = &score;
-        for (i, r) in program.rules.iter().enumerate() {
-            if r.enabled && r.phase == Phase::Two && interp::truth(&r.when, &env) == Some(true) {
-                s.matched.push(i);
-            }
-        }
+        run_phase(&program, jit, Phase::Two, &env, &mut s.frame, &mut s.out, &mut s.matched);
         // Precedence, then priority (rules without one last), then source order.
         s.matched.sort_by_key(|&i| {
             let r = program.rules.get(i);
@@ -244,6 +275,38 @@ impl Engine {
     }
 }
 
+/// Evaluates the enabled rules of one phase and appends the matched ones.
+fn run_phase(
+    program: &Program,
+    jit: Option<&JitProgram>,
+    phase: Phase,
+    env: &EvalEnv<'_>,
+    frame: &mut Frame,
+    out: &mut Vec<u8>,
+    matched: &mut Vec<usize>,
+) {
+    let in_phase = |r: &kensa_compiler::ir::RuleIr| r.enabled && r.phase == phase;
+    match jit {
+        Some(jit) => {
+            out.clear();
+            out.resize(program.rules.len(), 0);
+            jit.run(phase, env, frame, out, program.rules.len());
+            for (i, r) in program.rules.iter().enumerate() {
+                if in_phase(r) && out.get(i) == Some(&1) {
+                    matched.push(i);
+                }
+            }
+        }
+        None => {
+            for (i, r) in program.rules.iter().enumerate() {
+                if in_phase(r) && interp::truth(&r.when, env) == Some(true) {
+                    matched.push(i);
+                }
+            }
+        }
+    }
+}
+
 /// Buffers reused from one decision to the next, so deciding allocates
 /// little beyond the decision itself.
 #[derive(Default)]
@@ -258,6 +321,10 @@ struct Scratch {
     pending: Vec<Vec<(usize, Value)>>,
     /// Matched rules, by index.
     matched: Vec<usize>,
+    /// The JIT's frame of native values.
+    frame: Frame,
+    /// The JIT's answer per rule.
+    out: Vec<u8>,
 }
 
 impl Scratch {

@@ -13,5 +13,5 @@ pub mod simulate;
 pub mod velocity;
 
 pub use decision::{Decision, ScoreLevel};
-pub use engine::{DecideOptions, Engine};
+pub use engine::{DecideOptions, Engine, Evaluator};
 pub use record::{EventError, Record};

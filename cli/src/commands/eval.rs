@@ -22,6 +22,8 @@ pub struct EvalArgs {
     pub explain: bool,
     /// Record nothing into velocities.
     pub dry_run: bool,
+    /// Use the interpreter instead of native code.
+    pub no_jit: bool,
 }
 
 /// Opens an input path, `-` or none meaning standard input.
@@ -68,7 +70,7 @@ fn now_ms() -> i64 {
 
 /// Runs the command and returns its exit status.
 pub fn run(args: &EvalArgs) -> u8 {
-    let mut engine = match load_engine(&args.rules, args.lists.as_deref()) {
+    let mut engine = match load_engine(&args.rules, args.lists.as_deref(), crate::source::evaluator(args.no_jit)) {
         Ok(e) => e,
         Err(code) => return code,
     };

@@ -46,6 +46,8 @@ pub struct SimulateArgs {
     pub report: Option<PathBuf>,
     /// A second rule set to compare against on the same history.
     pub baseline: Option<PathBuf>,
+    /// Use the interpreter instead of native code.
+    pub no_jit: bool,
 }
 
 /// What the replay found.
@@ -101,8 +103,9 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     let from = parse_time("--from", args.from.as_deref())?;
     let to = parse_time("--to", args.to.as_deref())?;
     let fresh = || -> Result<(Engine, Option<Engine>), u8> {
-        let candidate = load_engine(&args.rules, args.lists.as_deref())?;
-        let baseline = args.baseline.as_deref().map(|b| load_engine(b, args.lists.as_deref())).transpose()?;
+        let evaluator = crate::source::evaluator(args.no_jit);
+        let candidate = load_engine(&args.rules, args.lists.as_deref(), evaluator)?;
+        let baseline = args.baseline.as_deref().map(|b| load_engine(b, args.lists.as_deref(), evaluator)).transpose()?;
         Ok((candidate, baseline))
     };
     let (candidate, baseline) = fresh()?;

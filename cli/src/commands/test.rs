@@ -11,8 +11,8 @@ use std::path::Path;
 const EXPECT_KEYS: [&str; 6] = ["decision", "code", "matched", "skip_scoring", "score_level", "error"];
 
 /// Runs the command and returns its exit status.
-pub fn run(rules: &Path, lists: Option<&Path>, cases: &Path) -> u8 {
-    let mut engine = match load_engine(rules, lists) {
+pub fn run(rules: &Path, lists: Option<&Path>, evaluator: kensa_runtime::Evaluator, cases: &Path) -> u8 {
+    let mut engine = match load_engine(rules, lists, evaluator) {
         Ok(e) => e,
         Err(code) => return code,
     };

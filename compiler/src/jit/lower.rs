@@ -1,0 +1,426 @@
+//! The language walk: IR nodes to Cranelift IR.
+//!
+//! Every node of a native kind (number, timestamp/duration, bool) becomes a
+//! pair of SSA values: the value and a `missing` flag (i8, 1 = missing), so
+//! three-valued logic is two bits. `and`/`or` short-circuit through blocks.
+//! A subtree that works on strings, IP addresses, lists or sets, or calls a
+//! built-in other than `abs`/`min`/`max`, is handed to a helper that runs
+//! the interpreter on it (see `abi.rs`).
+
+use super::abi::{Kind, Source};
+use crate::builtins::Builtin;
+use crate::ir::{ArithOp, CmpOp, Node, Program};
+use crate::value::Value;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value as Ssa};
+use cranelift_frontend::FunctionBuilder;
+use kensa_dsl::ast::TypeName;
+
+/// The kind of a node, as the walk sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A native kind.
+    Native(Kind),
+    /// Strings, IP addresses, string lists: never computed natively.
+    Other,
+    /// A constant missing value (folded), of no particular kind.
+    Missing,
+}
+
+fn kind_of_type(ty: TypeName) -> NodeKind {
+    match ty {
+        TypeName::Number => NodeKind::Native(Kind::F64),
+        TypeName::Timestamp | TypeName::Duration => NodeKind::Native(Kind::I64),
+        TypeName::Bool => NodeKind::Native(Kind::Bool),
+        TypeName::String | TypeName::Ip | TypeName::StringList => NodeKind::Other,
+    }
+}
+
+/// The kind of a node of `program`.
+pub fn kind_of(program: &Program, node: &Node) -> NodeKind {
+    match node {
+        Node::Const(v) => match v {
+            Value::Missing => NodeKind::Missing,
+            Value::Number(_) => NodeKind::Native(Kind::F64),
+            Value::Timestamp(_) | Value::Duration(_) => NodeKind::Native(Kind::I64),
+            Value::Bool(_) => NodeKind::Native(Kind::Bool),
+            Value::Str(_) | Value::Ip(_) | Value::StrList(_) => NodeKind::Other,
+        },
+        Node::Field(f) => program.schema.fields().get(f.0 as usize).map_or(NodeKind::Other, |x| kind_of_type(x.ty)),
+        Node::Velocity(v) => program.velocities.get(v.0 as usize).map_or(NodeKind::Other, |x| kind_of_type(x.ty)),
+        Node::Not(_)
+        | Node::And(_)
+        | Node::Or(_)
+        | Node::Compare(..)
+        | Node::InList(..)
+        | Node::InSet(..)
+        | Node::Between(..)
+        | Node::Is(..) => NodeKind::Native(Kind::Bool),
+        Node::Neg(x) => kind_of(program, x),
+        Node::Arith(_, a, b) => match (kind_of(program, a), kind_of(program, b)) {
+            (NodeKind::Native(Kind::F64), _) | (_, NodeKind::Native(Kind::F64)) => NodeKind::Native(Kind::F64),
+            (NodeKind::Native(Kind::I64), _) | (_, NodeKind::Native(Kind::I64)) => NodeKind::Native(Kind::I64),
+            _ => NodeKind::Missing,
+        },
+        Node::Call(c) => match c.func {
+            Builtin::Lower | Builtin::Upper => NodeKind::Other,
+            Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains | Builtin::Matches => NodeKind::Native(Kind::Bool),
+            Builtin::Len | Builtin::Hour | Builtin::Weekday | Builtin::Abs | Builtin::Min | Builtin::Max => {
+                NodeKind::Native(Kind::F64)
+            }
+        },
+    }
+}
+
+/// A node's compiled value: `v` (f64, i64 or i8) and `missing` (i8).
+#[derive(Clone, Copy)]
+struct Val {
+    v: Ssa,
+    missing: Ssa,
+}
+
+/// The helpers as the function being built calls them.
+pub struct Helpers {
+    /// `kensa_jit_truth(ctx, node) -> u8`
+    pub truth: FuncRef,
+    /// `kensa_jit_number(ctx, node) -> f64`
+    pub number: FuncRef,
+    /// `kensa_jit_int(ctx, node, out) -> u8`
+    pub int: FuncRef,
+}
+
+/// Walks IR nodes into one function under construction.
+pub struct Translator<'a, 'b> {
+    /// The builder of the function.
+    pub b: &'a mut FunctionBuilder<'b>,
+    /// The program being compiled.
+    pub program: &'a Program,
+    /// Frame slots, shared by every function of the program.
+    pub slots: &'a mut Vec<(Source, Kind)>,
+    /// Subtrees for the interpreter, shared likewise.
+    pub fallback: &'a mut Vec<Node>,
+    /// The helpers.
+    pub helpers: &'a Helpers,
+    /// The function's parameters: vals, present, ctx.
+    pub vals: Ssa,
+    /// See `vals`.
+    pub present: Ssa,
+    /// See `vals`.
+    pub ctx: Ssa,
+    /// The pointer type.
+    pub ptr: types::Type,
+}
+
+fn clif_type(kind: Kind) -> types::Type {
+    match kind {
+        Kind::F64 => types::F64,
+        Kind::I64 => types::I64,
+        Kind::Bool => types::I8,
+    }
+}
+
+impl Translator<'_, '_> {
+    fn zero(&mut self, kind: Kind) -> Ssa {
+        match kind {
+            Kind::F64 => self.b.ins().f64const(0.0),
+            Kind::I64 => self.b.ins().iconst(types::I64, 0),
+            Kind::Bool => self.b.ins().iconst(types::I8, 0),
+        }
+    }
+
+    fn flag(&mut self, on: bool) -> Ssa {
+        self.b.ins().iconst(types::I8, i64::from(on))
+    }
+
+    /// A missing value of `kind`.
+    fn missing_of(&mut self, kind: Kind) -> Val {
+        let v = self.zero(kind);
+        let missing = self.flag(true);
+        Val { v, missing }
+    }
+
+    /// Compiles a bool condition; the result's `v` is 0/1 and `missing` 0/1.
+    pub fn condition(&mut self, node: &Node) -> (Ssa, Ssa) {
+        let val = self.value(node, Kind::Bool);
+        (val.v, val.missing)
+    }
+
+    /// Compiles a node expected to be of `want` kind.
+    fn value(&mut self, node: &Node, want: Kind) -> Val {
+        match kind_of(self.program, node) {
+            NodeKind::Missing => return self.missing_of(want),
+            NodeKind::Other => return self.missing_of(want),
+            NodeKind::Native(k) if k != want => return self.missing_of(want),
+            NodeKind::Native(_) => {}
+        }
+        if !self.is_native(node) {
+            return self.fallback(node, want);
+        }
+        match node {
+            Node::Const(v) => self.constant(v, want),
+            Node::Field(f) => self.load(Source::Field(*f), want),
+            Node::Velocity(v) => self.load(Source::Velocity(*v), want),
+            Node::Not(x) => {
+                let x = self.value(x, Kind::Bool);
+                let v = self.b.ins().bxor_imm_u(x.v, 1);
+                Val { v, missing: x.missing }
+            }
+            Node::And(xs) => self.chain(xs, false),
+            Node::Or(xs) => self.chain(xs, true),
+            Node::Neg(x) => {
+                let x = self.value(x, want);
+                match want {
+                    Kind::F64 => Val { v: self.b.ins().fneg(x.v), missing: x.missing },
+                    _ => {
+                        let zero = self.zero(Kind::I64);
+                        let (v, overflow) = self.b.ins().ssub_overflow(zero, x.v);
+                        let missing = self.b.ins().bor(x.missing, overflow);
+                        Val { v, missing }
+                    }
+                }
+            }
+            Node::Arith(op, a, c) => self.arith(*op, a, c, want),
+            Node::Compare(op, a, c) => {
+                let kind = self.operand_kind(&[a, c]);
+                match kind {
+                    None => self.missing_of(Kind::Bool),
+                    Some(k) => {
+                        let (x, y) = (self.value(a, k), self.value(c, k));
+                        self.compare(*op, k, x, y)
+                    }
+                }
+            }
+            Node::Between(x, lo, hi) => match self.operand_kind(&[x, lo, hi]) {
+                None => self.missing_of(Kind::Bool),
+                Some(k) => {
+                    let (xv, lov, hiv) = (self.value(x, k), self.value(lo, k), self.value(hi, k));
+                    let low = self.compare(CmpOp::Le, k, lov, xv);
+                    let high = self.compare(CmpOp::Le, k, xv, hiv);
+                    self.and3(low, high)
+                }
+            },
+            Node::Is(x, present) => {
+                let missing = match kind_of(self.program, x) {
+                    NodeKind::Native(k) => self.value(x, k).missing,
+                    _ => self.flag(true),
+                };
+                let v = if *present { self.b.ins().bxor_imm_u(missing, 1) } else { missing };
+                let never = self.flag(false);
+                Val { v, missing: never }
+            }
+            Node::Call(call) => {
+                let args: Vec<Val> = call.args.iter().map(|a| self.value(a, Kind::F64)).collect();
+                let (Some(first), second) = (args.first().copied(), args.get(1).copied()) else {
+                    return self.missing_of(Kind::F64);
+                };
+                let (v, m) = match (call.func, second) {
+                    (Builtin::Abs, _) => (self.b.ins().fabs(first.v), first.missing),
+                    (Builtin::Min, Some(s)) => (self.b.ins().fmin(first.v, s.v), self.b.ins().bor(first.missing, s.missing)),
+                    (Builtin::Max, Some(s)) => (self.b.ins().fmax(first.v, s.v), self.b.ins().bor(first.missing, s.missing)),
+                    _ => return self.missing_of(Kind::F64),
+                };
+                Val { v, missing: m }
+            }
+            Node::InList(..) | Node::InSet(..) => self.fallback(node, want),
+        }
+    }
+
+    /// True when `node` is compiled natively (its children may still fall back).
+    fn is_native(&self, node: &Node) -> bool {
+        let native_kind = |n: &Node| matches!(kind_of(self.program, n), NodeKind::Native(_) | NodeKind::Missing);
+        match node {
+            Node::Const(_) | Node::Field(_) | Node::Velocity(_) => true,
+            Node::Not(_) | Node::And(_) | Node::Or(_) | Node::Neg(_) | Node::Arith(..) => true,
+            Node::Compare(_, a, b) => native_kind(a) && native_kind(b),
+            Node::Between(x, lo, hi) => native_kind(x) && native_kind(lo) && native_kind(hi),
+            Node::Is(x, _) => native_kind(x),
+            Node::Call(c) => matches!(c.func, Builtin::Abs | Builtin::Min | Builtin::Max),
+            Node::InList(..) | Node::InSet(..) => false,
+        }
+    }
+
+    /// The native kind shared by comparison operands (ignoring missing
+    /// constants); `None` when every operand is a missing constant.
+    fn operand_kind(&self, nodes: &[&Node]) -> Option<Kind> {
+        nodes.iter().find_map(|n| match kind_of(self.program, n) {
+            NodeKind::Native(k) => Some(k),
+            _ => None,
+        })
+    }
+
+    fn constant(&mut self, v: &Value, want: Kind) -> Val {
+        let never = self.flag(false);
+        let v = match (want, v) {
+            (Kind::F64, Value::Number(n)) => self.b.ins().f64const(*n),
+            (Kind::I64, Value::Timestamp(t) | Value::Duration(t)) => self.b.ins().iconst(types::I64, *t),
+            (Kind::Bool, Value::Bool(x)) => self.b.ins().iconst(types::I8, i64::from(*x)),
+            _ => return self.missing_of(want),
+        };
+        Val { v, missing: never }
+    }
+
+    fn load(&mut self, source: Source, want: Kind) -> Val {
+        let slot = match self.slots.iter().position(|(s, _)| *s == source) {
+            Some(i) => i,
+            None => {
+                self.slots.push((source, want));
+                self.slots.len() - 1
+            }
+        };
+        let offset = i32::try_from(slot).unwrap_or(i32::MAX);
+        let flags = MemFlagsData::trusted();
+        let present = self.b.ins().load(types::I8, flags, self.present, offset);
+        let missing = self.b.ins().bxor_imm_u(present, 1);
+        let cell_offset = offset.saturating_mul(8);
+        let v = match want {
+            Kind::F64 => self.b.ins().load(types::F64, flags, self.vals, cell_offset),
+            Kind::I64 => self.b.ins().load(types::I64, flags, self.vals, cell_offset),
+            Kind::Bool => self.b.ins().load(types::I8, flags, self.vals, cell_offset),
+        };
+        Val { v, missing }
+    }
+
+    /// `and` (`decisive = false`) / `or` (`decisive = true`) with
+    /// short-circuit: the first operand that is not missing and equals
+    /// `decisive` ends the chain.
+    fn chain(&mut self, xs: &[Node], decisive: bool) -> Val {
+        let done = self.b.create_block();
+        let done_v = self.b.append_block_param(done, types::I8);
+        let done_m = self.b.append_block_param(done, types::I8);
+        let mut missing_so_far = self.flag(false);
+        for x in xs {
+            let xv = self.value(x, Kind::Bool);
+            let is_decisive = if decisive { xv.v } else { self.b.ins().bxor_imm_u(xv.v, 1) };
+            let present = self.b.ins().bxor_imm_u(xv.missing, 1);
+            let stop = self.b.ins().band(is_decisive, present);
+            let next = self.b.create_block();
+            let decided_v = self.flag(decisive);
+            let decided_m = self.flag(false);
+            self.b.ins().brif(stop, done, &[decided_v.into(), decided_m.into()], next, &[]);
+            self.b.switch_to_block(next);
+            missing_so_far = self.b.ins().bor(missing_so_far, xv.missing);
+        }
+        let undecided_v = self.flag(!decisive);
+        self.b.ins().jump(done, &[undecided_v.into(), missing_so_far.into()]);
+        self.b.switch_to_block(done);
+        Val { v: done_v, missing: done_m }
+    }
+
+    /// Three-valued `and` of two computed conditions, without branches.
+    fn and3(&mut self, a: Val, c: Val) -> Val {
+        let a_false = self.known_false(a);
+        let c_false = self.known_false(c);
+        let is_false = self.b.ins().bor(a_false, c_false);
+        let not_false = self.b.ins().bxor_imm_u(is_false, 1);
+        let any_missing = self.b.ins().bor(a.missing, c.missing);
+        let missing = self.b.ins().band(not_false, any_missing);
+        Val { v: not_false, missing }
+    }
+
+    fn known_false(&mut self, x: Val) -> Ssa {
+        let not_v = self.b.ins().bxor_imm_u(x.v, 1);
+        let present = self.b.ins().bxor_imm_u(x.missing, 1);
+        self.b.ins().band(not_v, present)
+    }
+
+    fn compare(&mut self, op: CmpOp, kind: Kind, x: Val, y: Val) -> Val {
+        let v = match kind {
+            Kind::F64 => {
+                let cc = match op {
+                    CmpOp::Eq => FloatCC::Equal,
+                    CmpOp::Ne => FloatCC::NotEqual,
+                    CmpOp::Lt => FloatCC::LessThan,
+                    CmpOp::Le => FloatCC::LessThanOrEqual,
+                    CmpOp::Gt => FloatCC::GreaterThan,
+                    CmpOp::Ge => FloatCC::GreaterThanOrEqual,
+                };
+                self.b.ins().fcmp(cc, x.v, y.v)
+            }
+            Kind::I64 | Kind::Bool => {
+                let cc = match op {
+                    CmpOp::Eq => IntCC::Equal,
+                    CmpOp::Ne => IntCC::NotEqual,
+                    CmpOp::Lt => IntCC::SignedLessThan,
+                    CmpOp::Le => IntCC::SignedLessThanOrEqual,
+                    CmpOp::Gt => IntCC::SignedGreaterThan,
+                    CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
+                };
+                self.b.ins().icmp(cc, x.v, y.v)
+            }
+        };
+        let missing = self.b.ins().bor(x.missing, y.missing);
+        Val { v, missing }
+    }
+
+    fn arith(&mut self, op: ArithOp, a: &Node, c: &Node, want: Kind) -> Val {
+        match want {
+            Kind::F64 => {
+                let (x, y) = (self.value(a, Kind::F64), self.value(c, Kind::F64));
+                let v = match op {
+                    ArithOp::Add => self.b.ins().fadd(x.v, y.v),
+                    ArithOp::Sub => self.b.ins().fsub(x.v, y.v),
+                    ArithOp::Mul => self.b.ins().fmul(x.v, y.v),
+                    ArithOp::Div => self.b.ins().fdiv(x.v, y.v),
+                };
+                // A result that is not finite is missing (SPEC section 6).
+                let magnitude = self.b.ins().fabs(v);
+                let infinity = self.b.ins().f64const(f64::INFINITY);
+                let finite = self.b.ins().fcmp(FloatCC::LessThan, magnitude, infinity);
+                let not_finite = self.b.ins().bxor_imm_u(finite, 1);
+                let operands = self.b.ins().bor(x.missing, y.missing);
+                let missing = self.b.ins().bor(operands, not_finite);
+                Val { v, missing }
+            }
+            Kind::I64 => {
+                let (x, y) = (self.value(a, Kind::I64), self.value(c, Kind::I64));
+                let (v, overflow) = match op {
+                    ArithOp::Add => self.b.ins().sadd_overflow(x.v, y.v),
+                    ArithOp::Sub => self.b.ins().ssub_overflow(x.v, y.v),
+                    // The checker allows no other operator on times.
+                    ArithOp::Mul | ArithOp::Div => return self.missing_of(Kind::I64),
+                };
+                let operands = self.b.ins().bor(x.missing, y.missing);
+                let missing = self.b.ins().bor(operands, overflow);
+                Val { v, missing }
+            }
+            Kind::Bool => self.missing_of(Kind::Bool),
+        }
+    }
+
+    /// Hands `node` to the interpreter through a helper.
+    fn fallback(&mut self, node: &Node, want: Kind) -> Val {
+        let index = self.fallback.len();
+        self.fallback.push(node.clone());
+        let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
+        match want {
+            Kind::Bool => {
+                let call = self.b.ins().call(self.helpers.truth, &[self.ctx, id]);
+                let answer = self.b.inst_results(call).first().copied().unwrap_or(id);
+                let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
+                let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
+                Val { v, missing }
+            }
+            Kind::F64 => {
+                let call = self.b.ins().call(self.helpers.number, &[self.ctx, id]);
+                let v = self.b.inst_results(call).first().copied().unwrap_or(id);
+                // NaN (unordered with itself) means missing.
+                let missing = self.b.ins().fcmp(FloatCC::Unordered, v, v);
+                Val { v, missing }
+            }
+            Kind::I64 => {
+                let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+                let out = self.b.ins().stack_addr(self.ptr, slot, 0);
+                let call = self.b.ins().call(self.helpers.int, &[self.ctx, id, out]);
+                let present = self.b.inst_results(call).first().copied().unwrap_or(id);
+                let v = self.b.ins().stack_load(self.ptr, types::I64, slot, 0);
+                let missing = self.b.ins().bxor_imm_u(present, 1);
+                Val { v, missing }
+            }
+        }
+    }
+}
+
+/// The Cranelift type of a native kind (for the frame's cells).
+pub fn cell_type(kind: Kind) -> types::Type {
+    clif_type(kind)
+}

@@ -1,0 +1,226 @@
+//! Differential tests: the JIT and the interpreter must agree on every
+//! decision, matched list and explain value, on random well-typed rule sets
+//! (every operator, functions, lists, velocities, missing values, both
+//! phases) and random event streams. A meta-test shows the harness catches
+//! a real difference.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use kensa_runtime::{DecideOptions, Engine, Evaluator};
+use proptest::prelude::*;
+use serde_json::json;
+use std::sync::Arc;
+
+const DECLS: &str = r#"
+  field custom.flag: bool
+  field custom.wait: duration
+  list ips: ip
+  list names: string
+  list bins: prefix
+  list amounts: number
+  velocity n = count() by card.hash over 1h
+  velocity spend = sum(amount) by customer.id over 1d where amount > 0
+  velocity mean = avg(amount) by customer.id over 1d excluding current
+  velocity seen = last(event.time) by customer.id over 30d
+  velocity peak = max(amount) by card.hash over 1h
+"#;
+
+const LISTS: [(&str, &str); 4] = [("ips", "10.0.0.0/8\n192.168.1.7"), ("names", "alice\nbob"), ("bins", "41\n5555"), ("amounts", "0\n-1\n250")];
+
+fn engine(src: &str, evaluator: Evaluator) -> Engine {
+    let checked = kensa_compiler::compile_source(src).unwrap_or_else(|e| panic!("{src}\n{e:?}"));
+    let program = kensa_compiler::lower::lower(&checked);
+    let sets = program
+        .lists
+        .iter()
+        .map(|l| {
+            let text = LISTS.iter().find(|(n, _)| *n == l.name).map_or("", |(_, t)| t);
+            Arc::new(kensa_runtime::lists::parse_list(&l.name, l.kind, text.as_bytes()).unwrap())
+        })
+        .collect();
+    Engine::with_evaluator(program, sets, evaluator).unwrap()
+}
+
+/// Decides every event with both engines; the first event on which they
+/// differ, with both decisions.
+fn first_difference(jit_src: &str, interp_src: &str, events: &[String]) -> Option<String> {
+    let mut jit = engine(jit_src, Evaluator::Jit);
+    let mut interp = engine(interp_src, Evaluator::Interpreter);
+    let options = DecideOptions { dry_run: false, explain: true };
+    for e in events {
+        let a = jit.decide_json(e.as_bytes(), options).map(|d| d.to_json());
+        let b = interp.decide_json(e.as_bytes(), options).map(|d| d.to_json());
+        if a != b {
+            return Some(format!("event {e}\n  jit:    {a:?}\n  interp: {b:?}"));
+        }
+    }
+    None
+}
+
+fn num() -> BoxedStrategy<String> {
+    let leaf = prop::sample::select(vec![
+        "amount", "score", "page.dwell_ms", "items.count", "n", "spend", "mean", "peak", "0", "1", "2.5", "100",
+        "1e300", "len(card.hash)", "hour(event.time, \"+09:00\")", "weekday(event.time, \"Z\")", "len(items.id)",
+    ])
+    .prop_map(str::to_string);
+    leaf.prop_recursive(3, 10, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), prop::sample::select(vec!["+", "-", "*", "/"]), inner.clone()).prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+            inner.clone().prop_map(|a| format!("-({a})")),
+            inner.clone().prop_map(|a| format!("abs({a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("min({a}, {b})")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("max({a}, {b})")),
+        ]
+    })
+    .boxed()
+}
+
+fn time() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "event.time", "seen", "@2026-01-01T00:00:00Z", "event.time - 1h", "seen + custom.wait", "event.time + custom.wait",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn dur() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["custom.wait", "1h", "(event.time - seen)", "-custom.wait", "(custom.wait + 30m)", "0ms"]).prop_map(str::to_string)
+}
+
+fn leaf() -> impl Strategy<Value = String> {
+    let cmp = prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]);
+    prop_oneof![
+        (num(), cmp.clone(), num()).prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+        (time(), cmp.clone(), time()).prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+        (dur(), cmp.clone(), dur()).prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+        (num(), num(), num()).prop_map(|(x, a, b)| format!("{x} between {a} and {b}")),
+        (time(), time(), time()).prop_map(|(x, a, b)| format!("{x} between {a} and {b}")),
+        (num(), prop::bool::ANY).prop_map(|(x, p)| format!("{x} is {}", if p { "present" } else { "missing" })),
+        prop::sample::select(vec![
+            "custom.flag", "custom.flag == true", "custom.flag != false", "custom.flag is missing", "not custom.flag",
+            "card.hash == \"c1\"", "card.hash < \"c2\"", "lower(customer.id) in names", "customer.id not in names",
+            "ip.address in ips", "ip.address == \"10.1.2.3\"", "ip.address in (\"192.168.0.0/16\", \"::1\")",
+            "card.bin in bins", "items.category in names", "items.id not in (\"a\", \"b\")", "amount in amounts",
+            "amount in (1, 2.5, -3)", "starts_with(card.hash, \"c\")", "matches(customer.id, \"^a\")",
+            "currency in (\"JPY\", \"USD\")", "event.time in (@2026-01-01T00:00:00Z)", "custom.wait in (1h, 2h)",
+            "card.hash is present", "items.id is missing", "true", "false", "amount / 0 > 1",
+            "1e300 * amount * 1e300 < 0 or score / 0 is missing", "event.time - @1970-01-01T00:00:00Z > 1d",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+fn condition() -> impl Strategy<Value = String> {
+    leaf().prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|xs| format!("({})", xs.join(" and "))),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(|xs| format!("({})", xs.join(" or "))),
+            inner.prop_map(|x| format!("not ({x})")),
+        ]
+    })
+}
+
+fn rule_set(conditions: &[(String, u8, bool)]) -> String {
+    let outcomes = ["block", "alert", "force_allow", "challenge", "allow"];
+    let mut s = format!("ruleset d {{{DECLS}");
+    for (i, (c, o, skip)) in conditions.iter().enumerate() {
+        let outcome = outcomes[*o as usize % outcomes.len()];
+        // skip_scoring only where the rule does not read the score.
+        let skip = if *skip && !c.contains("score") { " skip_scoring" } else { "" };
+        s.push_str(&format!("  rule r{i} -> {outcome}{skip} when {c}\n"));
+    }
+    s.push('}');
+    s
+}
+
+fn event() -> impl Strategy<Value = serde_json::Value> {
+    (
+        prop::option::of(prop::sample::select(vec![-5.0, 0.0, 1.0, 2.5, 100.0, 250.0, 1e6])),
+        prop::option::of(0u8..100),
+        prop::option::of(prop::sample::select(vec!["c1", "c2", "c3"])),
+        prop::option::of(prop::sample::select(vec!["alice", "Bob", "carol"])),
+        prop::option::of(prop::sample::select(vec!["10.1.2.3", "192.168.1.7", "8.8.8.8", "::1", "::ffff:10.0.0.1"])),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec!["1h", "30m", "0ms", "90d"])),
+        (0i64..7_200_000, prop::option::of(prop::collection::vec(prop::sample::select(vec!["a", "gift", "x"]), 0..3))),
+    )
+        .prop_map(|(amount, score, card, customer, ip, flag, wait, (offset, items))| {
+            json!({
+                "event": {"time": 1_767_225_600_000i64 + offset},
+                "amount": amount, "score": score, "card": {"hash": card, "bin": card.map(|c| format!("41{c}"))},
+                "customer": {"id": customer}, "ip": {"address": ip}, "currency": "JPY",
+                "custom": {"flag": flag, "wait": wait},
+                "items": items.map(|xs| xs.iter().map(|x| json!({"id": x, "category": x})).collect::<Vec<_>>()),
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    #[test]
+    fn jit_agrees_with_the_interpreter(
+        conditions in prop::collection::vec((condition(), any::<u8>(), prop::bool::weighted(0.2)), 1..8),
+        mut events in prop::collection::vec(event(), 1..25),
+    ) {
+        events.sort_by_key(|e| e["event"]["time"].as_i64());
+        let src = rule_set(&conditions);
+        let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+        let diff = first_difference(&src, &src, &lines);
+        prop_assert!(diff.is_none(), "{}\n{}", src, diff.unwrap_or_default());
+    }
+}
+
+#[test]
+fn the_harness_catches_a_real_difference() {
+    let a = format!("ruleset d {{{DECLS} rule r -> block when amount > 1 }}");
+    let b = format!("ruleset d {{{DECLS} rule r -> block when amount >= 1 }}");
+    let events = vec![json!({"event": {"time": 0}, "amount": 1}).to_string()];
+    assert!(first_difference(&a, &a, &events).is_none());
+    let found = first_difference(&a, &b, &events).expect("the harness must see the difference");
+    assert!(found.contains("\"block\""), "{found}");
+}
+
+#[test]
+fn every_example_rule_set_decides_the_same_under_both_evaluators() {
+    let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let events = std::fs::read_to_string(ex.join("events.jsonl")).unwrap();
+    for name in ["default.kensa", "marketplace.kensa"] {
+        let src = std::fs::read_to_string(ex.join(name)).unwrap();
+        let checked = kensa_compiler::compile_source(&src).unwrap();
+        let program = kensa_compiler::lower::lower(&checked);
+        let lists = kensa_runtime::lists::load_dir(&program.lists, &ex.join("lists")).unwrap();
+        let mut jit = Engine::with_evaluator(program.clone(), lists.clone(), Evaluator::Jit).unwrap();
+        let mut interp = Engine::with_evaluator(program, lists, Evaluator::Interpreter).unwrap();
+        let options = DecideOptions { dry_run: false, explain: true };
+        for line in events.lines().filter(|l| !l.trim().is_empty()) {
+            let a = jit.decide_json(line.as_bytes(), options).map(|d| d.to_json());
+            let b = interp.decide_json(line.as_bytes(), options).map(|d| d.to_json());
+            assert_eq!(a, b, "{name}: {line}");
+        }
+    }
+}
+
+#[test]
+fn compiling_and_dropping_many_rule_sets_frees_their_code() {
+    fn resident_kb() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+    let src = format!("ruleset d {{{DECLS} rule a -> block when amount > 1 and score < 5 or n > 3 rule b -> alert when (event.time - seen) > 1h }}");
+    let checked = kensa_compiler::compile_source(&src).unwrap();
+    let program = kensa_compiler::lower::lower(&checked);
+    let compile_drop = |times: usize| {
+        for _ in 0..times {
+            let jit = kensa_compiler::jit::JitProgram::compile(&program).unwrap();
+            drop(jit);
+        }
+    };
+    compile_drop(200); // warm up allocator pools
+    let before = resident_kb();
+    compile_drop(1_000);
+    let after = resident_kb();
+    if let (Some(before), Some(after)) = (before, after) {
+        // A leak of even one page of code per rule set would add ~4 MB.
+        assert!(after < before + 3_000, "resident memory grew from {before} kB to {after} kB");
+    }
+}
