@@ -19,3 +19,9 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 
 cargo test --workspace --locked
+
+# The benches must keep compiling (peers included), and one smoke run of
+# `kensa bench` prints the example rule set's figures into the log.
+cargo bench -p kensa-benches --locked --no-run
+cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.kensa --lists examples/lists \
+  --input examples/events.jsonl --seconds 1

@@ -114,6 +114,24 @@ enum Command {
         #[arg(long)]
         no_jit: bool,
     },
+    /// Measure how fast a rule set decides the given events (one JSON line).
+    Bench {
+        /// The rule set.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The directory of the list files.
+        #[arg(long, value_name = "DIR")]
+        lists: Option<PathBuf>,
+        /// The events, JSON Lines.
+        #[arg(long, value_name = "EVENTS.jsonl")]
+        input: PathBuf,
+        /// Run the conditions on the interpreter instead of native code.
+        #[arg(long)]
+        no_jit: bool,
+        /// How long to keep deciding.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
     /// Run expectation cases (`{"event": ..., "expect": ...}` lines) in order.
     Test {
         /// The rule set.
@@ -193,6 +211,9 @@ fn main() -> ExitCode {
             baseline,
             no_jit,
         }),
+        Command::Bench { rules, lists, input, no_jit, seconds } => {
+            commands::bench::run(&commands::bench::BenchArgs { rules, lists, input, no_jit, seconds })
+        }
         Command::Test { rules, lists, no_jit, cases } => {
             commands::test::run(&rules, lists.as_deref(), source::evaluator(no_jit), &cases)
         }

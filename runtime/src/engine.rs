@@ -135,6 +135,11 @@ impl Engine {
         &self.store
     }
 
+    /// Forgets every recorded event: the velocity windows start empty again.
+    pub fn clear_velocities(&mut self) {
+        self.store = VelocityStore::new(&self.program.velocities, self.program.key_groups.len());
+    }
+
     /// Decodes and decides one JSON event.
     pub fn decide_json(&mut self, line: &[u8], options: DecideOptions) -> Result<Decision, EventError> {
         let record = self.decoder.decode_bytes(line)?;

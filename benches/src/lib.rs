@@ -1,0 +1,91 @@
+//! Shared set-up for the benches: compiling rule sets for either evaluator,
+//! decoding events, and an environment over one record without velocities
+//! (for stateless condition benches).
+
+use kensa_compiler::interp::Env;
+use kensa_compiler::ir::{ListId, Program, SetData, VelocityId};
+use kensa_compiler::schema::FieldId;
+use kensa_compiler::value::Value;
+use kensa_runtime::{Engine, Evaluator, Record};
+use std::sync::Arc;
+
+/// Compiles rule-set text to a program; panics on a bad rule set (benches
+/// only run on known-good ones).
+#[allow(clippy::expect_used)]
+pub fn program(src: &str) -> Program {
+    let checked = kensa_compiler::compile_source(src).expect("bench rule set checks");
+    kensa_compiler::lower::lower(&checked)
+}
+
+/// An engine with lists loaded from `examples/lists` when the program declares any.
+#[allow(clippy::expect_used)]
+pub fn engine(program: Program, evaluator: Evaluator) -> Engine {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lists");
+    let lists = kensa_runtime::lists::load_dir(&program.lists, &dir).expect("example lists load");
+    Engine::with_evaluator(program, lists, evaluator).expect("the rule set compiles")
+}
+
+/// Decodes JSON events against a program's schema, skipping invalid ones.
+pub fn records(program: &Program, lines: &[String]) -> Vec<Record> {
+    let decoder = kensa_runtime::record::Decoder::new(&program.schema);
+    lines.iter().filter_map(|l| decoder.decode_bytes(l.as_bytes()).ok()).collect()
+}
+
+/// A record's fields with no velocities and no lists: what a stateless
+/// condition reads.
+pub struct RecordEnv<'a> {
+    /// The record.
+    pub record: &'a Record,
+    /// The lists, by id.
+    pub lists: &'a [Arc<SetData>],
+}
+
+static EMPTY: SetData = SetData::Values(Vec::new());
+
+impl Env for RecordEnv<'_> {
+    fn field(&self, id: FieldId) -> &Value {
+        self.record.get(id)
+    }
+    fn velocity(&self, _: VelocityId) -> &Value {
+        &Value::Missing
+    }
+    fn list(&self, id: ListId) -> &SetData {
+        self.lists.get(id.0 as usize).map_or(&EMPTY, |l| l)
+    }
+}
+
+/// Events for the stateless benches: varied amounts, scores and currencies.
+pub fn stateless_events(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let currency = ["JPY", "USD", "EUR"].get(i % 3).copied().unwrap_or("JPY");
+            let country = ["JPN", "USA", "GBR", "KOR"].get(i % 4).copied().unwrap_or("JPN");
+            format!(
+                r#"{{"event": {{"id": "e{i}", "time": {}}}, "amount": {}, "score": {}, "currency": "{currency}", "page": {{"dwell_ms": {}}}, "card": {{"country": "{country}"}}}}"#,
+                1_767_225_600_000i64 + i64::try_from(i).unwrap_or(0) * 1000,
+                (i * 7919) % 200_000,
+                (i * 31) % 100,
+                (i * 13) % 5000
+            )
+        })
+        .collect()
+}
+
+/// The 25-rule stateless set: thresholds on amount, score, dwell time,
+/// currency and card country, as the peers' expressions also spell them.
+pub fn twenty_five_rules() -> Vec<(String, String)> {
+    (0..25)
+        .map(|i| {
+            let kensa = format!(
+                "amount > {} and score >= {} and page.dwell_ms < {} and currency == \"{}\" and card.country != \"{}\"",
+                1000 * (i + 1),
+                i * 3,
+                4000 - i * 100,
+                ["JPY", "USD", "EUR"].get(i % 3).copied().unwrap_or("JPY"),
+                ["JPN", "USA", "GBR", "KOR"].get(i % 4).copied().unwrap_or("JPN")
+            );
+            let plain = kensa.replace("page.dwell_ms", "dwell").replace("card.country", "country");
+            (kensa, plain)
+        })
+        .collect()
+}
