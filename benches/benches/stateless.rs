@@ -126,7 +126,7 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
 
     let evalexpr_nodes: Vec<evalexpr::Node> = plain
         .iter()
-        .map(|p| evalexpr::build_operator_tree(&p.replace(" and ", " && ").replace('"', "\"")).unwrap())
+        .map(|p| evalexpr::build_operator_tree(&p.replace(" and ", " && ")).unwrap())
         .collect();
     let evalexpr_ctx: Vec<evalexpr::HashMapContext> = ins
         .iter()

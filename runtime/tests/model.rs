@@ -8,42 +8,11 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
-use serde_json::{json, Value as Json};
-use std::collections::HashSet;
+use serde_json::json;
 
-const WINDOW_MS: i64 = 50;
-
-fn source() -> String {
-    let mut s = String::from("ruleset m {\n");
-    let mut names = Vec::new();
-    for (name, agg) in [
-        ("n", "count()"),
-        ("d", "count_distinct(card.hash)"),
-        ("s", "sum(amount)"),
-        ("a", "avg(amount)"),
-        ("lo", "min(amount)"),
-        ("hi", "max(amount)"),
-        ("l", "last(amount)"),
-    ] {
-        s.push_str(&format!("  velocity {name} = {agg} by customer.id over {WINDOW_MS}ms\n"));
-        s.push_str(&format!("  velocity {name}_x = {agg} by customer.id over {WINDOW_MS}ms excluding current\n"));
-        s.push_str(&format!("  velocity {name}_w = {agg} by customer.id over {WINDOW_MS}ms where campaign == \"y\"\n"));
-        names.extend([name.to_string(), format!("{name}_x"), format!("{name}_w")]);
-    }
-    // A rule that matches always and reads every velocity, so `explain` shows them.
-    let reads: Vec<String> = names.iter().map(|n| format!("{n} is missing")).collect();
-    s.push_str(&format!("  rule show -> alert when {} or true\n}}\n", reads.join(" or ")));
-    s
-}
-
-#[derive(Clone, Debug)]
-struct Ev {
-    time: i64,
-    customer: Option<u8>,
-    card: Option<u8>,
-    amount: Option<i32>,
-    flagged: Option<bool>,
-}
+#[path = "support/velocity_model.rs"]
+mod support;
+use support::{event_json, expected, source, Ev, AGGS, VARIANTS, WINDOW_MS};
 
 fn stream() -> impl Strategy<Value = Vec<Ev>> {
     prop::collection::vec(
@@ -66,49 +35,6 @@ fn stream() -> impl Strategy<Value = Vec<Ev>> {
     })
 }
 
-fn event_json(e: &Ev) -> String {
-    json!({
-        "event": {"time": e.time},
-        "customer": {"id": e.customer.map(|c| format!("c{c}"))},
-        "card": {"hash": e.card.map(|c| format!("k{c}"))},
-        "amount": e.amount,
-        "campaign": e.flagged.map(|f| if f { "y" } else { "n" }),
-    })
-    .to_string()
-}
-
-/// The naive model: recompute from every recorded event.
-fn expected(agg: &str, variant: &str, recorded: &[Ev], current: &Ev) -> Json {
-    let Some(customer) = current.customer else { return Json::Null };
-    let with_where = variant == "_w";
-    let qualifies = |e: &Ev| !with_where || e.flagged == Some(true);
-    let mut events: Vec<&Ev> = recorded
-        .iter()
-        .filter(|e| e.customer == Some(customer) && qualifies(e))
-        .filter(|e| e.time > current.time - WINDOW_MS && e.time <= current.time)
-        .collect();
-    let include_current = qualifies(current) && variant != "_x" && agg != "l";
-    if agg == "l" {
-        // Latest time, ties to the last recorded; stable sort keeps recording order.
-        events.sort_by_key(|e| e.time);
-        return events.iter().rev().find_map(|e| e.amount).map_or(Json::Null, |a| json!(a));
-    }
-    if include_current {
-        events.push(current);
-    }
-    let amounts: Vec<f64> = events.iter().filter_map(|e| e.amount).map(f64::from).collect();
-    match agg {
-        "n" => json!(events.len()),
-        "d" => json!(events.iter().filter_map(|e| e.card).collect::<HashSet<_>>().len()),
-        "s" => kensa_dsl::literal::json_number(amounts.iter().sum()),
-        "a" if amounts.is_empty() => Json::Null,
-        "a" => kensa_dsl::literal::json_number(amounts.iter().sum::<f64>() / amounts.len() as f64),
-        "lo" => amounts.iter().copied().reduce(f64::min).map_or(Json::Null, kensa_dsl::literal::json_number),
-        "hi" => amounts.iter().copied().reduce(f64::max).map_or(Json::Null, kensa_dsl::literal::json_number),
-        _ => unreachable!(),
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -118,8 +44,8 @@ proptest! {
         let mut recorded: Vec<Ev> = Vec::new();
         for e in &events {
             let d = decide(&mut engine, &event_json(e));
-            for agg in ["n", "d", "s", "a", "lo", "hi", "l"] {
-                for variant in ["", "_x", "_w"] {
+            for agg in AGGS {
+                for variant in VARIANTS {
                     let name = format!("{agg}{variant}");
                     let got = explained(&d, "show", &name);
                     let want = expected(agg, variant, &recorded, e);
