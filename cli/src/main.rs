@@ -46,92 +46,11 @@ enum Command {
         lists: Option<PathBuf>,
     },
     /// Decide each event of a JSON Lines stream, in input order.
-    Eval {
-        /// The rule set.
-        #[arg(long)]
-        rules: PathBuf,
-        /// The directory of the list files.
-        #[arg(long, value_name = "DIR")]
-        lists: Option<PathBuf>,
-        /// The events, JSON Lines (`-` or absent: standard input).
-        #[arg(long, value_name = "EVENTS.jsonl")]
-        input: Option<PathBuf>,
-        /// Write the decisions here instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Add, for each matched rule, every field and velocity it read.
-        #[arg(long)]
-        explain: bool,
-        /// Record nothing into the velocity windows.
-        #[arg(long)]
-        dry_run: bool,
-        /// Run the conditions on the interpreter instead of native code.
-        #[arg(long)]
-        no_jit: bool,
-    },
+    Eval(commands::eval::EvalArgs),
     /// Replay a history in time order and report what the rule set would have decided.
-    Simulate {
-        /// The rule set.
-        #[arg(long)]
-        rules: PathBuf,
-        /// The directory of the list files.
-        #[arg(long, value_name = "DIR")]
-        lists: Option<PathBuf>,
-        /// The past events, JSON Lines.
-        #[arg(long, value_name = "EVENTS.jsonl")]
-        history: PathBuf,
-        /// Chargeback and fraud labels, JSON Lines.
-        #[arg(long, value_name = "LABELS.jsonl")]
-        labels: Option<PathBuf>,
-        /// Report events at or after this time (RFC 3339).
-        #[arg(long, value_name = "T")]
-        from: Option<String>,
-        /// Report events before this time (RFC 3339).
-        #[arg(long, value_name = "T")]
-        to: Option<String>,
-        /// Report a uniform random sample of N events.
-        #[arg(long, value_name = "N")]
-        sample: Option<usize>,
-        /// The sample's seed.
-        #[arg(long, value_name = "S", default_value_t = 0)]
-        seed: u64,
-        /// Outcomes that stop an event (default: block,challenge).
-        #[arg(long, value_name = "O,..")]
-        stop: Option<String>,
-        /// Outcomes that flag an event (default: alert).
-        #[arg(long, value_name = "O,..")]
-        flag: Option<String>,
-        /// The result CSV.
-        #[arg(long, value_name = "RESULT.csv")]
-        out: PathBuf,
-        /// Also write a self-contained HTML report.
-        #[arg(long, value_name = "REPORT.html")]
-        report: Option<PathBuf>,
-        /// Replay the same history through this rule set too and compare.
-        #[arg(long, value_name = "OTHER_RULES")]
-        baseline: Option<PathBuf>,
-        /// Run the conditions on the interpreter instead of native code.
-        #[arg(long)]
-        no_jit: bool,
-    },
+    Simulate(commands::simulate::SimulateArgs),
     /// Measure how fast a rule set decides the given events (one JSON line).
-    Bench {
-        /// The rule set.
-        #[arg(long)]
-        rules: PathBuf,
-        /// The directory of the list files.
-        #[arg(long, value_name = "DIR")]
-        lists: Option<PathBuf>,
-        /// The events, JSON Lines.
-        #[arg(long, value_name = "EVENTS.jsonl")]
-        input: PathBuf,
-        /// Run the conditions on the interpreter instead of native code.
-        #[arg(long)]
-        no_jit: bool,
-        /// How long to keep deciding.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-    },
+    Bench(commands::bench::BenchArgs),
     /// Run expectation cases (`{"event": ..., "expect": ...}` lines) in order.
     Test {
         /// The rule set.
@@ -177,43 +96,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { rules, lists } => commands::check::run(&rules, lists.as_deref()),
-        Command::Eval { rules, lists, input, output, explain, dry_run, no_jit } => {
-            commands::eval::run(&commands::eval::EvalArgs { rules, lists, input, output, explain, dry_run, no_jit })
-        }
-        Command::Simulate {
-            rules,
-            lists,
-            history,
-            labels,
-            from,
-            to,
-            sample,
-            seed,
-            stop,
-            flag,
-            out,
-            report,
-            baseline,
-            no_jit,
-        } => commands::simulate::run(&commands::simulate::SimulateArgs {
-            rules,
-            lists,
-            history,
-            labels,
-            from,
-            to,
-            sample,
-            seed,
-            stop,
-            flag,
-            out,
-            report,
-            baseline,
-            no_jit,
-        }),
-        Command::Bench { rules, lists, input, no_jit, seconds } => {
-            commands::bench::run(&commands::bench::BenchArgs { rules, lists, input, no_jit, seconds })
-        }
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
         Command::Test { rules, lists, no_jit, cases } => {
             commands::test::run(&rules, lists.as_deref(), source::evaluator(no_jit), &cases)
         }

@@ -13,16 +13,22 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The options of `kensa bench`.
+#[derive(clap::Args)]
 pub struct BenchArgs {
     /// The rule set.
+    #[arg(long)]
     pub rules: PathBuf,
-    /// The lists' directory.
+    /// The directory of the list files.
+    #[arg(long, value_name = "DIR")]
     pub lists: Option<PathBuf>,
-    /// The events.
+    /// The events, JSON Lines.
+    #[arg(long, value_name = "EVENTS.jsonl")]
     pub input: PathBuf,
-    /// Use the interpreter.
+    /// Run the conditions on the interpreter instead of native code.
+    #[arg(long)]
     pub no_jit: bool,
-    /// The time budget for deciding.
+    /// How long to keep deciding, in seconds.
+    #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
 }
 

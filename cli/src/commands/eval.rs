@@ -9,20 +9,28 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The options of `kensa eval`.
+#[derive(clap::Args)]
 pub struct EvalArgs {
     /// The rule set.
+    #[arg(long)]
     pub rules: PathBuf,
-    /// The lists' directory.
+    /// The directory of the list files.
+    #[arg(long, value_name = "DIR")]
     pub lists: Option<PathBuf>,
-    /// The events (`-` or none: standard input).
+    /// The events, JSON Lines (`-` or absent: standard input).
+    #[arg(long, value_name = "EVENTS.jsonl")]
     pub input: Option<PathBuf>,
-    /// Where to write decisions (none: standard output).
+    /// Write the decisions here instead of standard output.
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Add what each matched rule read.
+    /// Add, for each matched rule, every field and velocity it read.
+    #[arg(long)]
     pub explain: bool,
-    /// Record nothing into velocities.
+    /// Record nothing into the velocity windows.
+    #[arg(long)]
     pub dry_run: bool,
-    /// Use the interpreter instead of native code.
+    /// Run the conditions on the interpreter instead of native code.
+    #[arg(long)]
     pub no_jit: bool,
 }
 

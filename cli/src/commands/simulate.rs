@@ -19,34 +19,49 @@ use std::io::{BufWriter, IsTerminal, Read};
 use std::path::PathBuf;
 
 /// The options of `kensa simulate`.
+#[derive(clap::Args)]
 pub struct SimulateArgs {
-    /// The candidate rule set.
+    /// The rule set.
+    #[arg(long)]
     pub rules: PathBuf,
-    /// The lists' directory (shared with the baseline).
+    /// The directory of the list files (shared with the baseline).
+    #[arg(long, value_name = "DIR")]
     pub lists: Option<PathBuf>,
-    /// The history, JSON Lines.
+    /// The past events, JSON Lines.
+    #[arg(long, value_name = "EVENTS.jsonl")]
     pub history: PathBuf,
     /// Chargeback and fraud labels, JSON Lines.
+    #[arg(long, value_name = "LABELS.jsonl")]
     pub labels: Option<PathBuf>,
     /// Report events at or after this time (RFC 3339).
+    #[arg(long, value_name = "T")]
     pub from: Option<String>,
     /// Report events before this time (RFC 3339).
+    #[arg(long, value_name = "T")]
     pub to: Option<String>,
-    /// Report a uniform random sample of this many events.
+    /// Report a uniform random sample of N events.
+    #[arg(long, value_name = "N")]
     pub sample: Option<usize>,
     /// The sample's seed.
+    #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
-    /// Outcomes that stop an event (comma-separated).
+    /// Outcomes that stop an event (default: block,challenge).
+    #[arg(long, value_name = "O,..")]
     pub stop: Option<String>,
-    /// Outcomes that flag an event (comma-separated).
+    /// Outcomes that flag an event (default: alert).
+    #[arg(long, value_name = "O,..")]
     pub flag: Option<String>,
     /// The result CSV.
+    #[arg(long, value_name = "RESULT.csv")]
     pub out: PathBuf,
-    /// The HTML report.
+    /// Also write a self-contained HTML report.
+    #[arg(long, value_name = "REPORT.html")]
     pub report: Option<PathBuf>,
-    /// A second rule set to compare against on the same history.
+    /// Replay the same history through this rule set too and compare.
+    #[arg(long, value_name = "OTHER_RULES")]
     pub baseline: Option<PathBuf>,
-    /// Use the interpreter instead of native code.
+    /// Run the conditions on the interpreter instead of native code.
+    #[arg(long)]
     pub no_jit: bool,
 }
 
