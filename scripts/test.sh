@@ -25,3 +25,7 @@ cargo test --workspace --locked
 cargo bench -p kensa-benches --locked --no-run
 cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.kensa --lists examples/lists \
   --input examples/events.jsonl --seconds 1
+
+# Every fuzz target for FUZZ_SECONDS (default 30) seconds; fails on any
+# crash or JIT/interpreter mismatch.
+bash scripts/fuzz.sh
