@@ -163,3 +163,34 @@ fn test_command_reports_failures_and_exits_1() {
     assert!(stdout.contains("decision: expected \"block\", got \"none\""), "{stdout}");
     assert!(stdout.contains("unknown expectation `verdict`"), "{stdout}");
 }
+
+#[test]
+fn bench_prints_one_json_line_with_its_figures() {
+    for extra in [&[][..], &["--no-jit"][..]] {
+        let (rules, lists, events) = (ex("default.kensa"), ex("lists"), ex("events.jsonl"));
+        let mut args = vec!["bench", "--rules", rules.as_str(), "--lists", lists.as_str()];
+        args.extend(["--input", events.as_str(), "--seconds", "0.05"]);
+        args.extend(extra);
+        let out = kensa(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(line["evaluator"], if extra.is_empty() { "jit" } else { "interpreter" });
+        assert_eq!(line["rules"], 29);
+        assert_eq!(line["events"], 47);
+        for key in ["median_ns", "p99_ns", "decode_median_ns", "compile_ms"] {
+            assert!(line[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {line}");
+        }
+    }
+}
+
+#[test]
+fn no_jit_and_jit_decide_the_examples_alike() {
+    let args = ["eval", "--rules", &ex("default.kensa"), "--lists", &ex("lists"), "--input", &ex("events.jsonl")].map(String::from);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let jit = kensa(&refs);
+    let mut no_jit = refs.clone();
+    no_jit.push("--no-jit");
+    let interp = kensa(&no_jit);
+    assert_eq!(jit.stdout, interp.stdout);
+    assert_eq!(jit.status.code(), Some(3));
+}
