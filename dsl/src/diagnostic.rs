@@ -196,7 +196,10 @@ impl<'a> SourceFile<'a> {
             .take(col.saturating_sub(1))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let end = (d.span.end as usize).clamp(start, line_range.start + line_text.len());
+        // The caret covers the span's part of the shown line (a span may
+        // start past the line's visible end, on its `\r` or `\n`).
+        let line_end = line_range.start + line_text.len();
+        let end = (d.span.end as usize).min(line_end).max(start);
         let width = text.get(start..end).map_or(0, |s| s.chars().count()).max(1);
         let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
         if let Some(help) = &d.help {
@@ -223,6 +226,18 @@ mod tests {
         assert_eq!(lines.next(), Some("2 |   rule é -> block when föo > 1"));
         assert_eq!(lines.next(), Some("  |                        ^^^"));
         assert_eq!(lines.next(), Some("  = code: K040"));
+    }
+
+    #[test]
+    fn span_past_the_visible_end_of_a_crlf_line_renders() {
+        // Found by the `parse_text` fuzz target: `//\r` fails at offset 3,
+        // past the line's visible end.
+        let src = "//\r";
+        let file = SourceFile::new("x", src);
+        let d = Diagnostic::new(Code::Syntax, Span::new(3, 3), "unexpected end of file");
+        let out = file.render(&d);
+        assert!(out.starts_with("x:1:4: error: unexpected end of file\n1 | //\n"), "{out}");
+        assert!(crate::parse_ruleset(src).is_err());
     }
 
     #[test]
