@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
   status=0
   cargo fuzz run --fuzz-dir fuzz "$t" "$work" -- -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || status=$?
   # The figures for the log: executions, coverage, memory; and any failure.
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ *DONE|ERROR|panicked|SUMMARY" "$log" || true
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE|ERROR|panicked|SUMMARY" "$log" || true
   if [ "$status" != 0 ]; then
     tail -n 60 "$log" >&2
   fi
