@@ -2,34 +2,54 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use kensa_dsl::ast::ListKind;
-use kensa_runtime::{DecideOptions, Decision, Engine};
-use std::sync::Arc;
+use kensa_runtime::{DecideOptions, Decision, Engine, Evaluator};
 
-/// An engine for `src`, with list contents given inline as (name, file text).
-pub fn engine(src: &str, lists: &[(&str, &str)]) -> Engine {
-    let checked = kensa_compiler::compile_source(src).unwrap_or_else(|e| panic!("{src}\n{e:?}"));
-    let program = kensa_compiler::lower::lower(&checked);
-    let sets = program
-        .lists
-        .iter()
-        .map(|l| {
-            let text = lists.iter().find(|(n, _)| *n == l.name).map_or("", |(_, t)| t);
-            let kind: ListKind = l.kind;
-            Arc::new(kensa_runtime::lists::parse_list(&l.name, kind, text.as_bytes()).unwrap())
-        })
-        .collect();
-    Engine::new(program, sets)
+/// The same rule set on both evaluators. Every decision made through
+/// [`decide`] or [`decide_with`] runs on both and must agree, so every rule
+/// set of these tests runs under the JIT and the interpreter. Other engine
+/// methods reach the JIT engine through `Deref`.
+pub struct Both {
+    /// The JIT engine (the one the tests read).
+    pub jit: Engine,
+    /// The interpreter engine, kept in step.
+    pub interp: Engine,
 }
 
-/// Decides one JSON event (must be valid).
-pub fn decide(e: &mut Engine, json: &str) -> Decision {
-    e.decide_json(json.as_bytes(), DecideOptions { dry_run: false, explain: true }).unwrap_or_else(|err| panic!("{json}: {err:?}"))
+impl std::ops::Deref for Both {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.jit
+    }
 }
 
-/// Decides with options.
-pub fn decide_with(e: &mut Engine, json: &str, options: DecideOptions) -> Decision {
-    e.decide_json(json.as_bytes(), options).unwrap()
+impl std::ops::DerefMut for Both {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.jit
+    }
+}
+
+#[path = "../support/differential.rs"]
+mod differential;
+
+/// An engine pair for `src`, with list contents given inline as (name, file text).
+pub fn engine(src: &str, lists: &[(&str, &str)]) -> Both {
+    Both {
+        jit: differential::engine_with_lists(src, lists, Evaluator::Jit),
+        interp: differential::engine_with_lists(src, lists, Evaluator::Interpreter),
+    }
+}
+
+/// Decides one JSON event (must be valid), with explain.
+pub fn decide(e: &mut Both, json: &str) -> Decision {
+    decide_with(e, json, DecideOptions { dry_run: false, explain: true })
+}
+
+/// Decides with options on both evaluators; they must agree.
+pub fn decide_with(e: &mut Both, json: &str, options: DecideOptions) -> Decision {
+    let a = e.jit.decide_json(json.as_bytes(), options).unwrap_or_else(|err| panic!("{json}: {err:?}"));
+    let b = e.interp.decide_json(json.as_bytes(), options).unwrap_or_else(|err| panic!("{json}: {err:?}"));
+    assert_eq!(a.to_json(), b.to_json(), "JIT and interpreter disagree on {json}");
+    a
 }
 
 /// The ids of the matched rules.

@@ -24,13 +24,18 @@ pub const DECLS: &str = r#"
 pub const LISTS: [(&str, &str); 4] = [("ips", "10.0.0.0/8\n192.168.1.7"), ("names", "alice\nbob"), ("bins", "41\n5555"), ("amounts", "0\n-1\n250")];
 
 pub fn engine(src: &str, evaluator: Evaluator) -> Engine {
+    engine_with_lists(src, &LISTS, evaluator)
+}
+
+/// An engine for `src` whose lists hold the given (name, file text) contents.
+pub fn engine_with_lists(src: &str, lists: &[(&str, &str)], evaluator: Evaluator) -> Engine {
     let checked = kensa_compiler::compile_source(src).unwrap_or_else(|e| panic!("{src}\n{e:?}"));
     let program = kensa_compiler::lower::lower(&checked);
     let sets = program
         .lists
         .iter()
         .map(|l| {
-            let text = LISTS.iter().find(|(n, _)| *n == l.name).map_or("", |(_, t)| t);
+            let text = lists.iter().find(|(n, _)| *n == l.name).map_or("", |(_, t)| t);
             Arc::new(kensa_runtime::lists::parse_list(&l.name, l.kind, text.as_bytes()).unwrap())
         })
         .collect();
