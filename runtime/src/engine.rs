@@ -76,15 +76,11 @@ impl Env for EvalEnv<'_> {
 }
 
 impl Engine {
-    /// An engine for `program` with its lists, run by the interpreter.
+    /// An engine for `program` with its lists, run by the chosen evaluator;
+    /// compiling to native code can fail (it never has on a checked rule
+    /// set), and then nothing is built.
     /// INVARIANT (ListsMatch): `lists.len() == program.lists.len()`, each of
     /// the declared kind; `load_dir` returns them so.
-    pub fn new(program: Program, lists: Vec<Arc<SetData>>) -> Engine {
-        Engine::build(program, lists, None)
-    }
-
-    /// An engine run by the chosen evaluator; compiling to native code can
-    /// fail (it never has on a checked rule set), and then nothing is built.
     pub fn with_evaluator(program: Program, lists: Vec<Arc<SetData>>, evaluator: Evaluator) -> Result<Engine, JitError> {
         let jit = match evaluator {
             Evaluator::Jit => Some(Arc::new(JitProgram::compile(&program)?)),

@@ -261,18 +261,6 @@ impl VelocityStore {
         self.groups.get(g)?.get(key).map(Vec::as_slice)
     }
 
-    /// The window of velocity `v` for `key`, if anything was recorded.
-    pub fn window(&self, v: usize, key: &[KeyPart]) -> Option<&Window> {
-        let (g, pos) = self.place(v)?;
-        self.group_windows(g, key)?.get(pos)
-    }
-
-    /// Records an event's value into velocity `v`'s window for `key`.
-    pub fn record(&mut self, v: usize, key: &[KeyPart], time: i64, value: Value) {
-        let Some((g, pos)) = self.place(v) else { return };
-        self.record_group(g, key, time, &mut vec![(pos, value)]);
-    }
-
     /// Records an event into several velocities of key group `g` at once,
     /// `(position in the group, value)` each; `items` is left empty. The key
     /// is hashed once, and copied only when it is new.

@@ -111,14 +111,6 @@ pub struct Translator<'a, 'b> {
     pub ptr: types::Type,
 }
 
-fn clif_type(kind: Kind) -> types::Type {
-    match kind {
-        Kind::F64 => types::F64,
-        Kind::I64 => types::I64,
-        Kind::Bool => types::I8,
-    }
-}
-
 impl Translator<'_, '_> {
     fn zero(&mut self, kind: Kind) -> Ssa {
         match kind {
@@ -418,9 +410,4 @@ impl Translator<'_, '_> {
             }
         }
     }
-}
-
-/// The Cranelift type of a native kind (for the frame's cells).
-pub fn cell_type(kind: Kind) -> types::Type {
-    clif_type(kind)
 }
