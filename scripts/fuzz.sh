@@ -14,7 +14,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-targets=(parse_text parse_json fmt_roundtrip list_file event_decode diff_jit_interp velocity_model)
+targets=(parse_text parse_json fmt_roundtrip list_file event_decode diff_jit_interp velocity_model snapshot_restore)
 for t in "${targets[@]}"; do
   echo "fuzzing $t for ${seconds}s" >&2
   # Work on a copy so CI runs never grow the committed seed corpora.

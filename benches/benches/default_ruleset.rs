@@ -24,7 +24,7 @@ fn default_ruleset(c: &mut Criterion) {
     let mut g = c.benchmark_group("default_ruleset");
     g.throughput(Throughput::Elements(recs.len() as u64));
     for (name, evaluator) in [("decide_jit", Evaluator::Jit), ("decide_interpreter", Evaluator::Interpreter)] {
-        let mut e = engine(prog.clone(), evaluator);
+        let e = engine(prog.clone(), evaluator);
         g.bench_function(name, |b| {
             b.iter(|| {
                 e.clear_velocities();
@@ -34,7 +34,7 @@ fn default_ruleset(c: &mut Criterion) {
             });
         });
     }
-    let mut e = engine(prog.clone(), Evaluator::Jit);
+    let e = engine(prog.clone(), Evaluator::Jit);
     g.bench_function("decode_and_decide_jit", |b| {
         b.iter(|| {
             e.clear_velocities();

@@ -27,7 +27,7 @@ pub fn engine(program: Program, evaluator: Evaluator) -> Engine {
 
 /// Decodes JSON events against a program's schema, skipping invalid ones.
 pub fn records(program: &Program, lines: &[String]) -> Vec<Record> {
-    let decoder = kensa_runtime::record::Decoder::new(&program.schema);
+    let decoder = kensa_runtime::record::Decoder::new(Arc::new(program.schema.clone()));
     lines.iter().filter_map(|l| decoder.decode_bytes(l.as_bytes()).ok()).collect()
 }
 

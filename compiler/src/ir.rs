@@ -162,6 +162,11 @@ pub struct VelocityIr {
     pub filter: Option<Node>,
     /// The result type.
     pub ty: TypeName,
+    /// What the velocity records, independent of its name and of slot
+    /// numbers: the recorded expression, key paths, window and filter.
+    /// Velocities of different rule sets with the same series share their
+    /// recorded state in an embedded engine (a deploy keeps their windows).
+    pub series: String,
 }
 
 /// A declared list.

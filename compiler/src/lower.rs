@@ -13,6 +13,7 @@ use crate::ir::*;
 use crate::schema::{FieldId, Schema, SCORE_PATH};
 use crate::sets::{IpSet, NumberSet, StringSet};
 use crate::value::Value;
+use kensa_dsl::format::format_expr;
 use kensa_dsl::ast::{BinOp, Expr, ExprKind, ListKind, Literal, SetExpr, TypeName};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -56,6 +57,7 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
                 excluding_current: v.excluding_current,
                 filter: v.filter.as_ref().map(|e| cx.expr(e).0),
                 ty: checked.velocity_types.get(i).copied().unwrap_or(TypeName::Number),
+                series: series_of(v),
             }
         })
         .collect();
@@ -87,6 +89,17 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
         key_groups,
         rules,
     }
+}
+
+/// The series a velocity records (see [`VelocityIr::series`]). The
+/// aggregate and `excluding current` only change how a series is read, so
+/// they are not part of it: `sum(amount)` and `max(amount)` by the same key
+/// over the same window record the same entries.
+fn series_of(v: &kensa_dsl::ast::VelocityDecl) -> String {
+    let of = v.of.as_ref().map(format_expr).unwrap_or_default();
+    let by: Vec<&str> = v.by.iter().map(|k| k.name.as_str()).collect();
+    let filter = v.filter.as_ref().map(format_expr).unwrap_or_default();
+    format!("of({of}) by({}) over({}ms) where({filter})", by.join(","), v.over.millis().unwrap_or(1).max(1))
 }
 
 fn id32(i: usize) -> u32 {

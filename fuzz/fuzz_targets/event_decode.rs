@@ -10,7 +10,7 @@ fn decoder() -> &'static kensa_runtime::record::Decoder {
     DECODER.get_or_init(|| {
         let src = "ruleset f { field custom.wait: duration field custom.flags: [string] field custom.ok: bool rule r -> block when true }";
         let checked = kensa_compiler::compile_source(src).expect("fuzz schema");
-        kensa_runtime::record::Decoder::new(&checked.schema)
+        kensa_runtime::record::Decoder::new(std::sync::Arc::new(checked.schema))
     })
 }
 

@@ -27,7 +27,7 @@ fuzz_target!(|raw: Vec<RawEv>| {
     }
     let checked = kensa_compiler::compile_source(&model::source()).expect("model rule set");
     let program = kensa_compiler::lower::lower(&checked);
-    let mut engine = Engine::with_evaluator(program, Vec::new(), Evaluator::Interpreter).expect("engine");
+    let engine = Engine::with_evaluator(program, Vec::new(), Evaluator::Interpreter).expect("engine");
     let mut newest = 0i64;
     let mut recorded: Vec<Ev> = Vec::new();
     for r in &raw {

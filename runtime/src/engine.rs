@@ -1,16 +1,34 @@
-//! The engine: decides records with a compiled program, its lists and its
-//! velocity state (SPEC sections 7 and 8).
+//! The engine a host embeds: deploy and hot-swap rule sets and lists while
+//! any number of threads decide, shadow a candidate, save and restore the
+//! velocity state.
+//!
+//! Concurrency. Everything a decision needs (the active version, its lists,
+//! the shadow candidate) is one immutable [`Active`] value behind an
+//! `ArcSwap`: a decision loads it once, without a lock, and finishes on it
+//! whatever is deployed meanwhile. Writers (deploys, list replacements,
+//! shadow changes) take the `writer` mutex, build the next `Active` completely
+//! (compiling, loading lists) and publish it with one store; a failure
+//! returns before anything is published. Decisions never take the writer
+//! mutex. Velocity windows live in the shared store, locked per shard.
 
-use crate::decision::{Decision, Explained, ScoreLevel};
-use crate::record::{Decoder, EventError, Record};
-use crate::velocity::{aggregate, Key, KeyPart, VelocityStore};
-use kensa_compiler::check::Phase;
-use kensa_compiler::interp::{self, Env};
-use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
-use kensa_compiler::schema::FieldId;
-use kensa_compiler::jit::abi::Frame;
-use kensa_compiler::jit::{JitError, JitProgram};
-use kensa_compiler::value::Value;
+use crate::counters::{Counters, Tracker};
+use crate::decide::{commit, evaluate, ScoreSource, Scorer, Scratch};
+use crate::decision::Decision;
+use crate::deployment::{Deployment, Evaluator, VelocityHome, VersionId};
+use crate::lists::{parse_list, ListError};
+use crate::record::{EventError, Record};
+use crate::shadow::{Shadow, ShadowReport};
+use crate::store::snapshot::SnapshotError;
+use crate::store::{StoreStats, VelocityStore};
+use arc_swap::ArcSwap;
+use kensa_compiler::ir::{Program, SetData};
+use kensa_compiler::jit::JitError;
+use kensa_dsl::ast::ListKind;
+use kensa_dsl::{Diagnostic, SourceFile};
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How to decide one event.
@@ -22,324 +40,554 @@ pub struct DecideOptions {
     pub explain: bool,
 }
 
-/// Which evaluator runs the rules' conditions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Evaluator {
-    /// Native code compiled with Cranelift (the default).
-    #[default]
-    Jit,
-    /// The reference interpreter over the IR (`--no-jit`).
-    Interpreter,
+/// Why a deploy was rejected. Nothing changed.
+#[derive(Debug)]
+pub enum DeployError {
+    /// The rule set does not compile: every diagnostic, and their rendering
+    /// (`NAME:LINE:COL: error: ...` with the source line) under the name
+    /// given to the deploy.
+    Rules {
+        /// The diagnostics, in source order.
+        diagnostics: Vec<Diagnostic>,
+        /// The diagnostics as `kensa check` prints them.
+        rendered: String,
+    },
+    /// A declared list is not loaded, or its content does not fit its kind.
+    List(ListError),
+    /// Native compilation failed (it never has on a checked rule set; the
+    /// interpreter evaluator does not need it).
+    Compile(JitError),
 }
 
-/// A program with its lists and velocity state.
-pub struct Engine {
-    /// The compiled conditions, when the JIT is the evaluator.
-    jit: Option<Arc<JitProgram>>,
-    program: Arc<Program>,
-    decoder: Decoder,
-    lists: Vec<Arc<SetData>>,
-    store: VelocityStore,
-    /// Rule ids, shared by every decision that names them.
-    rule_ids: Vec<Arc<str>>,
-    /// Outcome names by rank, shared likewise.
-    outcome_names: Vec<Arc<str>>,
-    none_name: Arc<str>,
-    scratch: Scratch,
-}
-
-/// The record, velocity values and lists a rule reads.
-struct EvalEnv<'a> {
-    record: &'a Record,
-    velocities: &'a [Value],
-    lists: &'a [Arc<SetData>],
-    score_field: FieldId,
-    score: &'a Value,
-}
-
-static EMPTY_SET: SetData = SetData::Values(Vec::new());
-
-impl Env for EvalEnv<'_> {
-    fn field(&self, id: FieldId) -> &Value {
-        if id == self.score_field {
-            self.score
-        } else {
-            self.record.get(id)
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Rules { rendered, .. } => f.write_str(rendered.trim_end()),
+            DeployError::List(e) => write!(f, "{e}"),
+            DeployError::Compile(e) => write!(f, "{e}"),
         }
     }
-    fn velocity(&self, id: VelocityId) -> &Value {
-        self.velocities.get(id.0 as usize).unwrap_or(&Value::Missing)
+}
+
+impl std::error::Error for DeployError {}
+
+/// What every decision reads: one consistent view, swapped whole.
+struct Active {
+    deployment: Arc<Deployment>,
+    /// The lists, in the deployment's declaration order.
+    lists: Vec<Arc<SetData>>,
+    shadow: Option<Arc<Shadow>>,
+}
+
+/// A list as the host gave it.
+struct ListEntry {
+    /// The file or name it came from, for errors.
+    origin: String,
+    /// The raw content, when given as bytes (kept so a rule set declaring
+    /// another kind can parse it again).
+    bytes: Option<Arc<[u8]>>,
+    /// The content parsed, per kind it was needed as.
+    parsed: Vec<(ListKind, Arc<SetData>)>,
+}
+
+impl ListEntry {
+    fn as_kind(&self, name: &str, kind: ListKind) -> Result<Arc<SetData>, ListError> {
+        if let Some((_, set)) = self.parsed.iter().find(|(k, _)| *k == kind) {
+            return Ok(Arc::clone(set));
+        }
+        match &self.bytes {
+            Some(bytes) => parse_list(&self.origin, kind, bytes).map(Arc::new),
+            None => Err(ListError {
+                message: format!("list `{name}` was given as a {} list; the rule set declares it {}", self.kind_names(), kind.as_str()),
+            }),
+        }
     }
-    fn list(&self, id: ListId) -> &SetData {
-        self.lists.get(id.0 as usize).map_or(&EMPTY_SET, |l| l)
+
+    fn kind_names(&self) -> String {
+        self.parsed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join("/")
     }
+}
+
+/// A rule set's lists in its declaration order, and the list files read
+/// to get them (kept once the deploy succeeds).
+type Resolved = (Vec<Arc<SetData>>, Vec<(String, ListEntry)>);
+
+/// What only writers touch.
+struct Registry {
+    lists: BTreeMap<String, ListEntry>,
+    lists_dir: Option<PathBuf>,
+    next_version: u64,
+}
+
+impl Registry {
+    /// Builds the next version of `program` with its lists; the version
+    /// number and any list files read are used up only on success.
+    fn build_version(
+        &mut self,
+        program: Program,
+        evaluator: Evaluator,
+        home: VelocityHome<'_>,
+        tracker: Option<Arc<Tracker>>,
+    ) -> Result<(Arc<Deployment>, Vec<Arc<SetData>>), DeployError> {
+        let (lists, loaded) = self.resolve(&program).map_err(DeployError::List)?;
+        let version = VersionId(self.next_version);
+        let deployment = Deployment::build(version, program, evaluator, home, tracker.clone()).map_err(DeployError::Compile)?;
+        self.next_version += 1;
+        self.keep(loaded);
+        let deployment = Arc::new(deployment);
+        if let Some(t) = tracker {
+            t.register(&deployment);
+        }
+        Ok((deployment, lists))
+    }
+
+    /// The lists `program` declares, in its order: from what the host gave,
+    /// else from the lists directory. Newly read files are returned to be
+    /// kept once the caller commits.
+    fn resolve(&self, program: &Program) -> Result<Resolved, ListError> {
+        let mut sets = Vec::with_capacity(program.lists.len());
+        let mut loaded = Vec::new();
+        for l in &program.lists {
+            let set = match self.lists.get(&l.name) {
+                Some(entry) => entry.as_kind(&l.name, l.kind)?,
+                None => {
+                    let Some(dir) = &self.lists_dir else {
+                        return Err(ListError { message: format!("list `{}` is not loaded", l.name) });
+                    };
+                    let path = dir.join(format!("{}.txt", l.name));
+                    let bytes: Arc<[u8]> = std::fs::read(&path)
+                        .map_err(|e| ListError { message: format!("list `{}`: cannot read {}: {e}", l.name, path.display()) })?
+                        .into();
+                    let origin = path.display().to_string();
+                    let set = Arc::new(parse_list(&origin, l.kind, &bytes)?);
+                    loaded.push((l.name.clone(), ListEntry { origin, bytes: Some(bytes), parsed: vec![(l.kind, Arc::clone(&set))] }));
+                    set
+                }
+            };
+            sets.push(set);
+        }
+        Ok((sets, loaded))
+    }
+
+    fn keep(&mut self, loaded: Vec<(String, ListEntry)>) {
+        for (name, entry) in loaded {
+            self.lists.insert(name, entry);
+        }
+    }
+}
+
+/// Builds an [`Engine`].
+/// ```
+/// use kensa_runtime::{Engine, DecideOptions};
+/// let engine = Engine::builder()
+///     .scorer(|_: &kensa_runtime::Record| Some(42.0))
+///     .build("rules.kensa", "ruleset r { rule big -> block when amount > 1000 }")
+///     .unwrap();
+/// let d = engine.decide_json(br#"{"amount": 5000}"#, DecideOptions::default()).unwrap();
+/// assert_eq!(&*d.outcome, "block");
+/// assert_eq!(d.score, Some(42.0));
+/// ```
+#[derive(Default)]
+pub struct EngineBuilder {
+    evaluator: Evaluator,
+    scorer: Option<Arc<dyn Scorer>>,
+    store: Option<Arc<VelocityStore>>,
+    lists_dir: Option<PathBuf>,
+    lists: Vec<(String, String, Vec<u8>)>,
+    shadow_samples: Option<usize>,
+}
+
+impl EngineBuilder {
+    /// The evaluator of every version this engine deploys (default: the JIT).
+    pub fn evaluator(mut self, evaluator: Evaluator) -> Self {
+        self.evaluator = evaluator;
+        self
+    }
+
+    /// The host's model: its score replaces the event's `score` field.
+    pub fn scorer(mut self, scorer: impl Scorer + 'static) -> Self {
+        self.scorer = Some(Arc::new(scorer));
+        self
+    }
+
+    /// The velocity store (default: a new, empty one). Give a store restored
+    /// from a snapshot, or one shared with another engine.
+    pub fn velocity_store(mut self, store: Arc<VelocityStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Where a deploy reads `<name>.txt` for a declared list the host has
+    /// not given with [`Lists::replace`].
+    pub fn lists_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.lists_dir = Some(dir.into());
+        self
+    }
+
+    /// A list's content, given before the first deploy.
+    pub fn list(mut self, name: &str, bytes: impl Into<Vec<u8>>) -> Self {
+        self.lists.push((name.to_string(), name.to_string(), bytes.into()));
+        self
+    }
+
+    /// How many differing decisions a shadow report keeps (default 100).
+    pub fn shadow_samples(mut self, n: usize) -> Self {
+        self.shadow_samples = Some(n);
+        self
+    }
+
+    /// The engine with its first rule set (text or JSON; `name` labels its
+    /// diagnostics), version 1.
+    pub fn build(self, name: &str, source: &str) -> Result<Engine, DeployError> {
+        let program = compile(name, source)?;
+        self.build_program(program)
+    }
+
+    /// The engine with an already lowered first rule set.
+    pub fn build_program(mut self, program: Program) -> Result<Engine, DeployError> {
+        let lists = std::mem::take(&mut self.lists)
+            .into_iter()
+            .map(|(name, origin, bytes)| (name, ListEntry { origin, bytes: Some(bytes.into()), parsed: Vec::new() }))
+            .collect();
+        self.finish(program, lists)
+    }
+
+    /// Deploys the first version with these lists.
+    fn finish(self, program: Program, lists: BTreeMap<String, ListEntry>) -> Result<Engine, DeployError> {
+        let mut registry = Registry { lists, lists_dir: self.lists_dir, next_version: 1 };
+        let store = self.store.unwrap_or_default();
+        let tracker = Arc::new(Tracker::default());
+        let (deployment, sets) =
+            registry.build_version(program, self.evaluator, VelocityHome::Production(&store), Some(Arc::clone(&tracker)))?;
+        Ok(Engine {
+            active: ArcSwap::from_pointee(Active { deployment, lists: sets, shadow: None }),
+            writer: Mutex::new(registry),
+            store,
+            scorer: self.scorer,
+            evaluator: self.evaluator,
+            tracker,
+            shadow_samples: self.shadow_samples.unwrap_or(100),
+        })
+    }
+}
+
+/// Compiles rule-set source (text or JSON) to a program.
+fn compile(name: &str, source: &str) -> Result<Program, DeployError> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    match kensa_compiler::compile_source(source) {
+        Ok(checked) => Ok(kensa_compiler::lower::lower(&checked)),
+        Err(mut diagnostics) => {
+            kensa_dsl::diagnostic::sort_by_position(&mut diagnostics);
+            let file = SourceFile::new(name, source);
+            let rendered = diagnostics.iter().map(|d| file.render(d)).collect();
+            Err(DeployError::Rules { diagnostics, rendered })
+        }
+    }
+}
+
+/// A rule set with its lists and velocity state, deciding events; `Sync`:
+/// share it between threads with `Arc` or by reference.
+pub struct Engine {
+    active: ArcSwap<Active>,
+    writer: Mutex<Registry>,
+    store: Arc<VelocityStore>,
+    scorer: Option<Arc<dyn Scorer>>,
+    evaluator: Evaluator,
+    tracker: Arc<Tracker>,
+    shadow_samples: usize,
+}
+
+thread_local! {
+    /// Per thread: buffers for the active version and for a shadow.
+    static SCRATCH: RefCell<(Scratch, Scratch)> = RefCell::new(Default::default());
 }
 
 impl Engine {
-    /// An engine for `program` with its lists, run by the chosen evaluator;
-    /// compiling to native code can fail (it never has on a checked rule
-    /// set), and then nothing is built.
+    /// An engine builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// An engine for a lowered program with its lists already parsed (in
+    /// declaration order, as `lists::load_dir` returns them).
     /// INVARIANT (ListsMatch): `lists.len() == program.lists.len()`, each of
-    /// the declared kind; `load_dir` returns them so.
+    /// the declared kind; a missing one reads as an empty list.
     pub fn with_evaluator(program: Program, lists: Vec<Arc<SetData>>, evaluator: Evaluator) -> Result<Engine, JitError> {
-        let jit = match evaluator {
-            Evaluator::Jit => Some(Arc::new(JitProgram::compile(&program)?)),
-            Evaluator::Interpreter => None,
-        };
-        Ok(Engine::build(program, lists, jit))
+        let given: Vec<(String, ListKind, Arc<SetData>)> =
+            program.lists.iter().zip(lists).map(|(l, set)| (l.name.clone(), l.kind, set)).collect();
+        let mut registry_lists = BTreeMap::new();
+        for (name, kind, set) in given {
+            registry_lists.insert(name.clone(), ListEntry { origin: name, bytes: None, parsed: vec![(kind, set)] });
+        }
+        Engine::builder().evaluator(evaluator).finish(program, registry_lists).map_err(|e| match e {
+            DeployError::Compile(j) => j,
+            other => JitError { message: other.to_string() },
+        })
     }
 
-    /// The evaluator in use.
+    /// The evaluator of this engine's versions.
     pub fn evaluator(&self) -> Evaluator {
-        if self.jit.is_some() {
-            Evaluator::Jit
-        } else {
-            Evaluator::Interpreter
-        }
+        self.evaluator
     }
 
-    fn build(program: Program, lists: Vec<Arc<SetData>>, jit: Option<Arc<JitProgram>>) -> Engine {
-        let store = VelocityStore::new(&program.velocities, program.key_groups.len());
-        let decoder = Decoder::new(&program.schema);
-        let rule_ids = program.rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
-        let outcome_names = program.outcomes.list.iter().map(|o| Arc::from(o.name.as_str())).collect();
-        Engine {
-            jit,
-            program: Arc::new(program),
-            decoder,
-            lists,
-            store,
-            rule_ids,
-            outcome_names,
-            none_name: Arc::from(kensa_compiler::outcomes::NONE_OUTCOME.0),
-            scratch: Scratch::default(),
-        }
+    /// The active version. Holding it keeps it alive (and its code mapped).
+    pub fn active(&self) -> Arc<Deployment> {
+        Arc::clone(&self.active.load().deployment)
     }
 
-    /// The program.
-    pub fn program(&self) -> &Program {
-        &self.program
+    /// The active version's id.
+    pub fn active_version(&self) -> VersionId {
+        self.active.load().deployment.version()
     }
 
-    /// The event decoder of this program's schema.
-    pub fn decoder(&self) -> &Decoder {
-        &self.decoder
+    /// An empty record in the active version's schema, to fill with
+    /// [`Record::set_path`] and decide.
+    pub fn new_record(&self) -> Record {
+        Record::new(Arc::clone(&self.active.load().deployment.schema))
     }
 
-    /// The velocity state.
-    pub fn store(&self) -> &VelocityStore {
-        &self.store
-    }
-
-    /// Forgets every recorded event: the velocity windows start empty again.
-    pub fn clear_velocities(&mut self) {
-        self.store = VelocityStore::new(&self.program.velocities, self.program.key_groups.len());
+    /// Decodes one JSON event in the active version's schema.
+    pub fn decode(&self, json: &[u8]) -> Result<Record, EventError> {
+        let active = self.active.load();
+        active.deployment.decoder().decode_bytes(json).inspect_err(|_| self.tracker.invalid_event())
     }
 
     /// Decodes and decides one JSON event.
-    pub fn decide_json(&mut self, line: &[u8], options: DecideOptions) -> Result<Decision, EventError> {
-        let record = self.decoder.decode_bytes(line)?;
-        Ok(self.decide(&record, options))
+    pub fn decide_json(&self, json: &[u8], options: DecideOptions) -> Result<Decision, EventError> {
+        let active = self.active.load_full();
+        let record = active.deployment.decoder().decode_bytes(json).inspect_err(|_| self.tracker.invalid_event())?;
+        Ok(self.decide_on(&active, &record, options))
     }
 
-    /// Decides a decoded record and, unless a dry run, records it into the
-    /// velocity windows.
-    pub fn decide(&mut self, record: &Record, options: DecideOptions) -> Decision {
-        let program = Arc::clone(&self.program);
-        let mut s = std::mem::take(&mut self.scratch);
-        s.prepare(&program);
-        let time = match record.get(program.event_time_field) {
-            Value::Timestamp(t) => Some(*t),
-            _ => None,
-        };
-        let base = EvalEnv {
-            record,
-            velocities: &[],
-            lists: &self.lists,
-            score_field: program.score_field,
-            score: record.get(program.score_field),
-        };
+    /// Decides a record on the active version and, unless a dry run,
+    /// records it into the velocity windows. A record of an older schema is
+    /// read by path.
+    pub fn decide(&self, record: &Record, options: DecideOptions) -> Decision {
+        let active = self.active.load();
+        self.decide_on(&active, record, options)
+    }
 
-        // Each key group's key, built once; missing when a key field is (or
-        // the event has no time).
-        for (g, fields) in program.key_groups.iter().enumerate() {
-            let (Some(parts), Some(ok)) = (s.keys.get_mut(g), s.key_ok.get_mut(g)) else { continue };
-            parts.clear();
-            *ok = time.is_some();
-            for f in fields {
-                match KeyPart::of(record.get(*f)) {
-                    Some(p) => parts.push(p),
-                    None => {
-                        *ok = false;
-                        break;
-                    }
+    /// Decides without recording anything: the same as
+    /// `decide(record, DecideOptions { dry_run: true, .. })`.
+    pub fn dry_run(&self, record: &Record) -> Decision {
+        self.decide(record, DecideOptions { dry_run: true, explain: false })
+    }
+
+    fn decide_on(&self, active: &Active, record: &Record, options: DecideOptions) -> Decision {
+        let d = &active.deployment;
+        let record = record.in_layout(&d.schema);
+        let score = self.scorer.as_deref().map_or(ScoreSource::Field, ScoreSource::Host);
+        SCRATCH.with(|cell| {
+            let mut fresh = None;
+            let mut borrowed = cell.try_borrow_mut();
+            // A scorer that decides on this engine re-enters: it gets fresh buffers.
+            let (mine, theirs) = match borrowed.as_deref_mut() {
+                Ok((a, b)) => (a, b),
+                Err(_) => {
+                    let (a, b) = fresh.insert((Scratch::default(), Scratch::default()));
+                    (a, b)
                 }
-            }
-        }
-
-        // Read every velocity first; record after the decision. One hash
-        // lookup per key group serves all of its velocities.
-        let windows: Vec<Option<&[crate::velocity::Window]>> = (0..program.key_groups.len())
-            .map(|g| match (s.key_ok.get(g), s.keys.get(g)) {
-                (Some(true), Some(key)) => self.store.group_windows(g, key),
-                _ => None,
-            })
-            .collect();
-        for (i, v) in program.velocities.iter().enumerate() {
-            let g = v.key_group;
-            let (Some(true), Some(t)) = (s.key_ok.get(g).copied(), time) else {
-                s.velocities.push(Value::Missing);
-                continue;
             };
-            let pos = self.store.place(i).map_or(usize::MAX, |p| p.1);
-            let qualifies = v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true));
-            let of = v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base));
-            let current = (qualifies && !v.excluding_current).then_some(&of);
-            let window = windows.get(g).copied().flatten().and_then(|ws| ws.get(pos));
-            s.velocities.push(aggregate(v.agg, window, t, v.window_ms, current));
-            if qualifies {
-                if let Some(pending) = s.pending.get_mut(g) {
-                    pending.push((pos, of));
-                }
+            let decision = evaluate(d, &active.lists, &record, score, options.explain, mine);
+            if let Some(shadow) = &active.shadow {
+                // The candidate reads production windows before the active
+                // version records this event, as the active version did,
+                // and reuses the host's score when the active version got one.
+                let score = match score {
+                    ScoreSource::Host(_) if !decision.skip_scoring => ScoreSource::Known(decision.score),
+                    other => other,
+                };
+                shadow.decide(&record, score, &decision, options.dry_run, theirs);
             }
+            if !options.dry_run {
+                commit(d, mine);
+            }
+            decision
+        })
+    }
+
+    /// Compiles and deploys a rule set (text or JSON; `name` labels its
+    /// diagnostics), then swaps it in. Decisions in flight finish on the
+    /// version they started with. On any error nothing changes.
+    pub fn deploy(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
+        let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
+        self.deploy_program(program)
+    }
+
+    /// Deploys an already lowered rule set.
+    pub fn deploy_program(&self, program: Program) -> Result<VersionId, DeployError> {
+        let mut registry = self.writer.lock();
+        let result = (|| {
+            let home = VelocityHome::Production(&self.store);
+            let (deployment, lists) = registry.build_version(program, self.evaluator, home, Some(Arc::clone(&self.tracker)))?;
+            let version = deployment.version();
+            let shadow = self.active.load().shadow.clone();
+            self.active.store(Arc::new(Active { deployment, lists, shadow }));
+            Ok(version)
+        })();
+        match &result {
+            Ok(_) => self.tracker.swapped(),
+            Err(_) => self.tracker.update_failed(),
         }
-        drop(windows);
+        result
+    }
 
-        let mut env = EvalEnv { velocities: &s.velocities, ..base };
-        let jit = self.jit.as_deref();
-        run_phase(&program, jit, Phase::One, &env, &mut s.frame, &mut s.out, &mut s.matched);
-        let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
-        let score = if skip_scoring { Value::Missing } else { record.get(program.score_field).clone() };
-        env.score = &score;
-        run_phase(&program, jit, Phase::Two, &env, &mut s.frame, &mut s.out, &mut s.matched);
-        // Precedence, then priority (rules without one last), then source order.
-        s.matched.sort_by_key(|&i| {
-            let r = program.rules.get(i);
-            (r.map_or(usize::MAX, |r| r.outcome), r.and_then(|r| r.priority).map_or((1, 0), |p| (0, p)), i)
-        });
+    /// The lists, to replace one without recompiling the rule set.
+    pub fn lists(&self) -> Lists<'_> {
+        Lists { engine: self }
+    }
 
-        let explain = options.explain.then(|| {
-            s.matched
-                .iter()
-                .filter_map(|&i| program.rules.get(i))
-                .map(|r| Explained {
-                    rule: r.id.clone(),
-                    reads: r
-                        .reads
-                        .iter()
-                        .map(|read| match read {
-                            Read::Field(f) => (field_path(&program, *f), env.field(*f).clone()),
-                            Read::Velocity(v) => (
-                                program.velocities.get(v.0 as usize).map_or_else(String::new, |x| x.name.clone()),
-                                env.velocity(*v).clone(),
-                            ),
-                        })
-                        .collect(),
-                })
-                .collect()
-        });
+    /// Runs a candidate rule set in shadow beside the active one, replacing
+    /// any earlier candidate: it decides the same events, its decisions are
+    /// compared (see [`Engine::shadow_report`]) and never returned. Its
+    /// velocities that production records by the same definition read
+    /// production state; the others get their own state. Never writes
+    /// production state.
+    pub fn deploy_shadow(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
+        let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
+        let mut registry = self.writer.lock();
+        let result = (|| {
+            let own = VelocityStore::new();
+            let home = VelocityHome::Shadow { production: &self.store, own: &own };
+            let (deployment, lists) = registry.build_version(program, self.evaluator, home, None)?;
+            let version = deployment.version();
+            let shadow = Arc::new(Shadow::new(deployment, lists, own, self.shadow_samples));
+            let current = self.active.load();
+            self.active.store(Arc::new(Active {
+                deployment: Arc::clone(&current.deployment),
+                lists: current.lists.clone(),
+                shadow: Some(shadow),
+            }));
+            Ok(version)
+        })();
+        if result.is_err() {
+            self.tracker.update_failed();
+        }
+        result
+    }
 
-        let top = s.matched.first().and_then(|&i| program.rules.get(i)).map(|r| r.outcome);
-        let (outcome, code) = match top.and_then(|rank| Some((self.outcome_names.get(rank)?, program.outcomes.list.get(rank)?))) {
-            Some((name, o)) => (Arc::clone(name), o.code),
-            None => (Arc::clone(&self.none_name), kensa_compiler::outcomes::NONE_OUTCOME.1),
-        };
-        let score_number = match score {
-            Value::Number(n) => Some(n),
-            _ => None,
-        };
-        let decision = Decision {
-            event_id: match record.get(program.event_id_field) {
-                Value::Str(s) => Some(s.to_string()),
-                _ => None,
-            },
-            outcome,
-            code,
-            matched: s.matched.iter().filter_map(|&i| self.rule_ids.get(i)).cloned().collect(),
-            skip_scoring,
-            score: score_number,
-            score_level: ScoreLevel::of(score_number),
-            explain,
-        };
+    /// Stops the shadow candidate; returns its final report.
+    pub fn stop_shadow(&self) -> Option<ShadowReport> {
+        let _registry = self.writer.lock();
+        let current = self.active.load_full();
+        let shadow = current.shadow.clone()?;
+        self.active.store(Arc::new(Active { deployment: Arc::clone(&current.deployment), lists: current.lists.clone(), shadow: None }));
+        Some(shadow.report())
+    }
 
-        if !options.dry_run {
-            if let Some(t) = time {
-                for g in 0..program.key_groups.len() {
-                    if let (Some(true), Some(key), Some(pending)) = (s.key_ok.get(g), s.keys.get(g), s.pending.get_mut(g)) {
-                        self.store.record_group(g, key, t, pending);
+    /// What the shadow candidate has decided so far, when one runs.
+    pub fn shadow_report(&self) -> Option<ShadowReport> {
+        self.active.load().shadow.as_ref().map(|s| s.report())
+    }
+
+    /// The counters since the engine was built.
+    pub fn counters(&self) -> Counters {
+        self.tracker.snapshot()
+    }
+
+    /// The velocity store.
+    pub fn velocity_store(&self) -> &Arc<VelocityStore> {
+        &self.store
+    }
+
+    /// How many keys and entries the velocity store holds.
+    pub fn velocity_stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+
+    /// Forgets every recorded event: the velocity windows start empty again.
+    pub fn clear_velocities(&self) {
+        self.store.clear();
+    }
+
+    /// Saves the velocity state to `path` atomically (see
+    /// [`crate::store::snapshot`]).
+    pub fn save_velocities(&self, path: &Path) -> Result<(), SnapshotError> {
+        self.store.save_snapshot(path)
+    }
+
+    /// Replaces the velocity state with the snapshot at `path`; on error
+    /// nothing changes. Restore before deciding: decisions made while it
+    /// runs may see part of the old state.
+    pub fn restore_velocities(&self, path: &Path) -> Result<(), SnapshotError> {
+        self.store.restore_snapshot(path)
+    }
+}
+
+/// The engine's lists: replace one while deciding, without recompiling.
+pub struct Lists<'a> {
+    engine: &'a Engine,
+}
+
+impl Lists<'_> {
+    /// Replaces list `name` with the content of a list file (SPEC section
+    /// 10), parsed as the kind the active rule set (and a shadow candidate)
+    /// declares. Decisions after the call read the new content; decisions in
+    /// flight finish on the old. A list no rule set declares yet is kept for
+    /// a later deploy. On error the old content stays.
+    pub fn replace(&self, name: &str, bytes: &[u8]) -> Result<(), ListError> {
+        self.replace_from(name, name, bytes)
+    }
+
+    /// Replaces list `name` with the file at `path`.
+    pub fn replace_file(&self, name: &str, path: &Path) -> Result<(), ListError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            self.engine.tracker.update_failed();
+            ListError { message: format!("list `{name}`: cannot read {}: {e}", path.display()) }
+        })?;
+        self.replace_from(name, &path.display().to_string(), &bytes)
+    }
+
+    fn replace_from(&self, name: &str, origin: &str, bytes: &[u8]) -> Result<(), ListError> {
+        let engine = self.engine;
+        let mut registry = engine.writer.lock();
+        let current = engine.active.load_full();
+        let result = (|| {
+            let mut parsed: Vec<(ListKind, Arc<SetData>)> = Vec::new();
+            let mut need = |program: &Program| -> Result<Vec<(usize, Arc<SetData>)>, ListError> {
+                let mut at = Vec::new();
+                for (i, l) in program.lists.iter().enumerate().filter(|(_, l)| l.name == name) {
+                    let set = match parsed.iter().find(|(k, _)| *k == l.kind) {
+                        Some((_, s)) => Arc::clone(s),
+                        None => {
+                            let s = Arc::new(parse_list(origin, l.kind, bytes)?);
+                            parsed.push((l.kind, Arc::clone(&s)));
+                            s
+                        }
+                    };
+                    at.push((i, set));
+                }
+                Ok(at)
+            };
+            let active_sets = need(&current.deployment.program)?;
+            let shadow_sets = match &current.shadow {
+                Some(s) => need(s.deployment().program())?,
+                None => Vec::new(),
+            };
+            let replaced = |lists: &[Arc<SetData>], sets: &[(usize, Arc<SetData>)]| {
+                let mut lists = lists.to_vec();
+                for (i, s) in sets {
+                    if let Some(slot) = lists.get_mut(*i) {
+                        *slot = Arc::clone(s);
                     }
                 }
-            }
+                lists
+            };
+            let shadow = current.shadow.as_ref().map(|s| Arc::new(s.with_lists(replaced(s.lists(), &shadow_sets))));
+            let next = Active { deployment: Arc::clone(&current.deployment), lists: replaced(&current.lists, &active_sets), shadow };
+            registry.lists.insert(name.to_string(), ListEntry { origin: origin.to_string(), bytes: Some(bytes.into()), parsed });
+            engine.active.store(Arc::new(next));
+            Ok(())
+        })();
+        match &result {
+            Ok(()) => engine.tracker.list_swapped(),
+            Err(_) => engine.tracker.update_failed(),
         }
-        self.scratch = s;
-        decision
+        result
     }
-}
 
-/// Evaluates the enabled rules of one phase and appends the matched ones.
-fn run_phase(
-    program: &Program,
-    jit: Option<&JitProgram>,
-    phase: Phase,
-    env: &EvalEnv<'_>,
-    frame: &mut Frame,
-    out: &mut Vec<u8>,
-    matched: &mut Vec<usize>,
-) {
-    let in_phase = |r: &kensa_compiler::ir::RuleIr| r.enabled && r.phase == phase;
-    match jit {
-        Some(jit) => {
-            out.clear();
-            out.resize(program.rules.len(), 0);
-            jit.run(phase, env, frame, out, program.rules.len());
-            for (i, r) in program.rules.iter().enumerate() {
-                if in_phase(r) && out.get(i) == Some(&1) {
-                    matched.push(i);
-                }
-            }
-        }
-        None => {
-            for (i, r) in program.rules.iter().enumerate() {
-                if in_phase(r) && interp::truth(&r.when, env) == Some(true) {
-                    matched.push(i);
-                }
-            }
-        }
+    /// The names of the lists the host has given or a deploy has read.
+    pub fn names(&self) -> Vec<String> {
+        self.engine.writer.lock().lists.keys().cloned().collect()
     }
-}
-
-/// Buffers reused from one decision to the next, so deciding allocates
-/// little beyond the decision itself.
-#[derive(Default)]
-struct Scratch {
-    /// Per key group: the event's key parts.
-    keys: Vec<Key>,
-    /// Per key group: whether the key is complete.
-    key_ok: Vec<bool>,
-    /// Per velocity: its value for this event.
-    velocities: Vec<Value>,
-    /// Per key group: (position, value) to record after the decision.
-    pending: Vec<Vec<(usize, Value)>>,
-    /// Matched rules, by index.
-    matched: Vec<usize>,
-    /// The JIT's frame of native values.
-    frame: Frame,
-    /// The JIT's answer per rule.
-    out: Vec<u8>,
-}
-
-impl Scratch {
-    fn prepare(&mut self, program: &Program) {
-        let groups = program.key_groups.len();
-        self.keys.resize_with(groups, Vec::new);
-        self.key_ok.resize(groups, false);
-        self.pending.resize_with(groups, Vec::new);
-        self.pending.iter_mut().for_each(Vec::clear);
-        self.velocities.clear();
-        self.matched.clear();
-    }
-}
-
-fn field_path(program: &Program, f: FieldId) -> String {
-    program.schema.fields().get(f.0 as usize).map_or_else(String::new, |x| x.path.clone())
 }

@@ -9,14 +9,28 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// An event decoded into the schema's slots.
+/// An event decoded into the schema's slots. It remembers the schema it
+/// was built for, so a record built before a deploy that changed the
+/// schema (a rule set declaring other fields) is still read by path.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     /// One value per schema field, by [`FieldId`].
     pub slots: Vec<Value>,
+    /// The schema the slots follow.
+    layout: Arc<Schema>,
 }
 
 impl Record {
+    /// A record of `schema` with every field missing.
+    pub fn new(schema: Arc<Schema>) -> Record {
+        Record { slots: vec![Value::Missing; schema.fields().len()], layout: schema }
+    }
+
+    /// The schema the slots follow.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.layout
+    }
+
     /// The value in a slot (missing for a slot out of range).
     pub fn get(&self, id: FieldId) -> &Value {
         self.slots.get(id.0 as usize).unwrap_or(&Value::Missing)
@@ -27,6 +41,61 @@ impl Record {
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = v;
         }
+    }
+
+    /// Sets a field by path. The value must have the field's type (use
+    /// [`Value::number`], [`Value::str`], [`Value::ip`], ...); a missing
+    /// value clears the field.
+    /// ```
+    /// # use kensa_runtime::Record;
+    /// # use kensa_compiler::{Schema, value::Value};
+    /// let mut r = Record::new(std::sync::Arc::new(Schema::payment()));
+    /// r.set_path("amount", Value::number(120.0)).unwrap();
+    /// assert!(r.set_path("amount", Value::str("120")).is_err());
+    /// assert!(r.set_path("no.such.field", Value::number(1.0)).is_err());
+    /// ```
+    pub fn set_path(&mut self, path: &str, v: Value) -> Result<(), EventError> {
+        let fail = |message: String| EventError { event_id: None, message };
+        let (id, ty) = self.layout.lookup(path).ok_or_else(|| fail(format!("{path}: not a field of the schema")))?;
+        let fits = matches!(
+            (&v, ty),
+            (Value::Missing, _)
+                | (Value::Bool(_), TypeName::Bool)
+                | (Value::Number(_), TypeName::Number)
+                | (Value::Str(_), TypeName::String)
+                | (Value::Ip(_), TypeName::Ip)
+                | (Value::Timestamp(_), TypeName::Timestamp)
+                | (Value::Duration(_), TypeName::Duration)
+                | (Value::StrList(_), TypeName::StringList)
+        );
+        if !fits {
+            return Err(fail(format!("{path}: expected a {}", ty.as_str())));
+        }
+        let v = match v {
+            Value::Number(n) => Value::number(n),
+            Value::Ip(a) => Value::ip(a),
+            other => other,
+        };
+        self.set(id, v);
+        Ok(())
+    }
+
+    /// This record in `schema`'s layout: itself when it already follows it,
+    /// else a copy with every field moved to its slot by path (fields the
+    /// other schema lacks are missing).
+    pub fn in_layout(&self, schema: &Arc<Schema>) -> std::borrow::Cow<'_, Record> {
+        if Arc::ptr_eq(&self.layout, schema) || *self.layout == **schema {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut r = Record::new(Arc::clone(schema));
+        for (slot, f) in r.slots.iter_mut().zip(schema.fields()) {
+            if let Some((id, ty)) = self.layout.lookup(&f.path) {
+                if ty == f.ty {
+                    slot.clone_from(self.get(id));
+                }
+            }
+        }
+        std::borrow::Cow::Owned(r)
     }
 }
 
@@ -45,7 +114,7 @@ pub struct EventError {
 #[derive(Debug)]
 pub struct Decoder {
     root: Group,
-    slots: usize,
+    schema: Arc<Schema>,
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +130,7 @@ enum Node {
 
 impl Decoder {
     /// Builds the decoder of a schema.
-    pub fn new(schema: &Schema) -> Decoder {
+    pub fn new(schema: Arc<Schema>) -> Decoder {
         let mut root = Group::default();
         for (i, f) in schema.fields().iter().enumerate() {
             let id = FieldId(u32::try_from(i).unwrap_or(u32::MAX));
@@ -88,7 +157,7 @@ impl Decoder {
                 }
             }
         }
-        Decoder { root, slots: schema.fields().len() }
+        Decoder { root, schema }
     }
 
     /// Decodes one JSON Lines line in a single pass: the JSON is read
@@ -96,8 +165,8 @@ impl Decoder {
     /// intermediate JSON value.
     pub fn decode_bytes(&self, line: &[u8]) -> Result<Record, EventError> {
         let mut d = Decoding {
-            record: Record { slots: vec![Value::Missing; self.slots] },
-            assigned: vec![Assigned::No; self.slots],
+            record: Record::new(Arc::clone(&self.schema)),
+            assigned: vec![Assigned::No; self.schema.fields().len()],
             problem: None,
         };
         let mut de = serde_json::Deserializer::from_slice(line);

@@ -1,32 +1,23 @@
-//! The in-process velocity store: exact sliding windows per key (SPEC
-//! section 8).
+//! Exact sliding windows (SPEC section 8): one velocity's events for one
+//! key, and the aggregates read from them. Where windows live is the
+//! store's business (`crate::store`).
 //!
-//! Velocities with the same key fields share a key group: an event's key is
-//! built and hashed once per group, and one map lookup finds the windows of
-//! every velocity of the group. A window keeps its entries sorted by event
-//! time (ties in recording order), so an out-of-order event is placed by its
-//! own time and a read is a binary search for `(t - W, t]`.
-//!
-//! Memory: a window keeps entries newer than its newest entry minus twice its
-//! length (events up to one window late still read exact values), at most
-//! [`MAX_ENTRIES_PER_WINDOW`] entries (the oldest go first), and keys whose
-//! windows have all gone idle are dropped by a sweep every [`SWEEP_EVERY`]
-//! recordings, or every eight times as many recordings as there are keys when
-//! that is more (so sweeping costs O(1) a recording, amortised).
+//! A window keeps its entries sorted by event time (ties in recording
+//! order), so an out-of-order event is placed by its own time and a read is
+//! a binary search for `(t - W, t]`. It keeps entries newer than its newest
+//! entry minus twice its length (events up to one window late still read
+//! exact values) and at most [`MAX_ENTRIES_PER_WINDOW`] entries (the oldest
+//! go first).
 
-use kensa_compiler::ir::VelocityIr;
 use kensa_compiler::value::{ip_to_u128, Value};
 use kensa_dsl::ast::AggKind;
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The most entries one velocity window keeps for one key.
 pub const MAX_ENTRIES_PER_WINDOW: usize = 100_000;
-
-/// The fewest recordings between two sweeps of idle keys.
-pub const SWEEP_EVERY: u64 = 65_536;
 
 /// One part of a key tuple, hashable and comparable exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -60,11 +51,13 @@ impl KeyPart {
 /// A key tuple.
 pub type Key = Vec<KeyPart>;
 
-#[derive(Clone, Debug)]
-struct Entry {
-    time: i64,
-    /// The aggregated value (missing when the event had none).
-    value: Value,
+/// One recorded event of a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Its event time, ms since the epoch.
+    pub time: i64,
+    /// The recorded value (missing when the event had none, and for `count()`).
+    pub value: Value,
 }
 
 /// One velocity's events for one key, sorted by time, ties in recording order.
@@ -82,7 +75,9 @@ impl Window {
         (lo, hi.max(lo))
     }
 
-    fn insert(&mut self, time: i64, value: Value, window_ms: i64) {
+    /// Places an event by its time (after entries of the same time) and
+    /// drops what no read can see any more.
+    pub fn insert(&mut self, time: i64, value: Value, window_ms: i64) {
         let at = self.entries.partition_point(|e| e.time <= time);
         self.entries.insert(at, Entry { time, value });
         let newest = self.entries.back().map_or(time, |e| e.time);
@@ -92,7 +87,8 @@ impl Window {
         }
     }
 
-    fn is_idle(&self, now: i64, window_ms: i64) -> bool {
+    /// True when no read at `now` or later can see any entry.
+    pub fn is_idle(&self, now: i64, window_ms: i64) -> bool {
         self.entries.back().is_none_or(|e| e.time <= now.saturating_sub(window_ms.saturating_mul(2)))
     }
 
@@ -104,6 +100,17 @@ impl Window {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The entries, oldest first.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// A window holding exactly these entries, which must be sorted by
+    /// time (a snapshot holds them so); `None` when they are not.
+    pub fn from_sorted(entries: Vec<Entry>) -> Option<Window> {
+        entries.windows(2).all(|p| p.first().map(|a| a.time) <= p.get(1).map(|b| b.time)).then(|| Window { entries: entries.into() })
     }
 }
 
@@ -195,125 +202,6 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Str(x), Value::Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (Value::Timestamp(x), Value::Timestamp(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
         _ => None,
-    }
-}
-
-/// What the store holds, for monitoring.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StoreStats {
-    /// Distinct keys across key groups.
-    pub keys: usize,
-    /// Recorded entries across all windows.
-    pub entries: usize,
-}
-
-/// The windows of every velocity of a program, by key group and key.
-#[derive(Debug, Default)]
-pub struct VelocityStore {
-    /// Per key group: key -> one window per velocity of the group, in the
-    /// order of [`VelocityStore::members`].
-    groups: Vec<HashMap<Key, Vec<Window>>>,
-    /// Per key group: the velocities (by index) in it.
-    members: Vec<Vec<usize>>,
-    /// Per velocity: (group, position in the group).
-    place: Vec<(usize, usize)>,
-    /// Per velocity: window length in ms.
-    windows_ms: Vec<i64>,
-    recorded: u64,
-    /// The recording count at which the next sweep runs.
-    next_sweep: u64,
-    newest: i64,
-}
-
-impl VelocityStore {
-    /// An empty store for these velocities.
-    pub fn new(velocities: &[VelocityIr], key_groups: usize) -> VelocityStore {
-        let mut members = vec![Vec::new(); key_groups];
-        let mut place = Vec::with_capacity(velocities.len());
-        for (i, v) in velocities.iter().enumerate() {
-            let group = members.get_mut(v.key_group);
-            let pos = group.as_ref().map_or(0, |g| g.len());
-            if let Some(g) = group {
-                g.push(i);
-            }
-            place.push((v.key_group, pos));
-        }
-        VelocityStore {
-            groups: (0..key_groups).map(|_| HashMap::new()).collect(),
-            members,
-            place,
-            windows_ms: velocities.iter().map(|v| v.window_ms).collect(),
-            recorded: 0,
-            next_sweep: SWEEP_EVERY,
-            newest: i64::MIN,
-        }
-    }
-
-    /// Velocity `v`'s key group and its position in the group.
-    pub fn place(&self, v: usize) -> Option<(usize, usize)> {
-        self.place.get(v).copied()
-    }
-
-    /// The windows of key group `g` for `key` (one per velocity of the
-    /// group, by position), if anything was recorded: one hash lookup serves
-    /// every velocity of the group.
-    pub fn group_windows(&self, g: usize, key: &[KeyPart]) -> Option<&[Window]> {
-        self.groups.get(g)?.get(key).map(Vec::as_slice)
-    }
-
-    /// Records an event into several velocities of key group `g` at once,
-    /// `(position in the group, value)` each; `items` is left empty. The key
-    /// is hashed once, and copied only when it is new.
-    pub fn record_group(&mut self, g: usize, key: &[KeyPart], time: i64, items: &mut Vec<(usize, Value)>) {
-        if items.is_empty() {
-            return;
-        }
-        let members = self.members.get(g).map_or(&[][..], Vec::as_slice);
-        let Some(group) = self.groups.get_mut(g) else {
-            items.clear();
-            return;
-        };
-        let windows = group.entry_ref(key).or_insert_with(|| vec![Window::default(); members.len()]);
-        for (pos, value) in items.drain(..) {
-            let window_ms = members.get(pos).and_then(|v| self.windows_ms.get(*v)).copied().unwrap_or(1);
-            if let Some(w) = windows.get_mut(pos) {
-                w.insert(time, value, window_ms);
-            }
-            self.recorded += 1;
-        }
-        self.newest = self.newest.max(time);
-        // A sweep visits every key, so sweeps come no more often than once
-        // per as many recordings as there are keys: amortised O(1) each.
-        if self.recorded >= self.next_sweep {
-            self.sweep();
-            let keys: usize = self.groups.iter().map(HashMap::len).sum();
-            self.next_sweep = self.recorded + SWEEP_EVERY.max(u64::try_from(keys).unwrap_or(u64::MAX).saturating_mul(8));
-        }
-    }
-
-    /// Drops keys whose every window has gone idle.
-    pub fn sweep(&mut self) {
-        let now = self.newest;
-        for (g, group) in self.groups.iter_mut().enumerate() {
-            let members = self.members.get(g).map_or(&[][..], Vec::as_slice);
-            let windows_ms = &self.windows_ms;
-            group.retain(|_, windows| {
-                !windows
-                    .iter()
-                    .zip(members)
-                    .all(|(w, v)| w.is_idle(now, windows_ms.get(*v).copied().unwrap_or(1)))
-            });
-        }
-    }
-
-    /// How many keys and entries the store holds.
-    pub fn stats(&self) -> StoreStats {
-        let mut s = StoreStats::default();
-        for group in &self.groups {
-            s.keys += group.len();
-            s.entries += group.values().flat_map(|ws| ws.iter().map(Window::len)).sum::<usize>();
-        }
-        s
     }
 }
 

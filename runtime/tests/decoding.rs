@@ -14,12 +14,12 @@ const SRC: &str = r#"ruleset t {
 
 fn decode(json: &str) -> Result<kensa_runtime::Record, String> {
     let e = engine(SRC, &[]);
-    e.decoder().decode_bytes(json.as_bytes()).map_err(|err| err.message)
+    e.active().decoder().decode_bytes(json.as_bytes()).map_err(|err| err.message)
 }
 
 fn slot(r: &kensa_runtime::Record, path: &str) -> Value {
     let e = engine(SRC, &[]);
-    let id = e.program().schema.lookup(path).unwrap().0;
+    let id = e.active().program().schema.lookup(path).unwrap().0;
     r.get(id).clone()
 }
 
@@ -95,7 +95,7 @@ fn unknown_keys_are_ignored() {
 #[test]
 fn an_invalid_event_keeps_its_id() {
     let e = engine(SRC, &[]);
-    let err = e.decoder().decode_bytes(br#"{"event": {"id": "e7"}, "amount": "x"}"#).unwrap_err();
+    let err = e.active().decoder().decode_bytes(br#"{"event": {"id": "e7"}, "amount": "x"}"#).unwrap_err();
     assert_eq!(err.event_id.as_deref(), Some("e7"));
     assert_eq!(err.message, "amount: expected number, got string");
 }

@@ -133,8 +133,8 @@ fn every_example_rule_set_decides_the_same_under_both_evaluators() {
         let checked = kensa_compiler::compile_source(&src).unwrap();
         let program = kensa_compiler::lower::lower(&checked);
         let lists = kensa_runtime::lists::load_dir(&program.lists, &ex.join("lists")).unwrap();
-        let mut jit = Engine::with_evaluator(program.clone(), lists.clone(), Evaluator::Jit).unwrap();
-        let mut interp = Engine::with_evaluator(program, lists, Evaluator::Interpreter).unwrap();
+        let jit = Engine::with_evaluator(program.clone(), lists.clone(), Evaluator::Jit).unwrap();
+        let interp = Engine::with_evaluator(program, lists, Evaluator::Interpreter).unwrap();
         let options = DecideOptions { dry_run: false, explain: true };
         for line in events.lines().filter(|l| !l.trim().is_empty()) {
             let a = jit.decide_json(line.as_bytes(), options).map(|d| d.to_json());

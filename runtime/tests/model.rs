@@ -40,10 +40,10 @@ proptest! {
 
     #[test]
     fn store_matches_the_naive_model(events in stream()) {
-        let mut engine = engine(&source(), &[]);
+        let engine = engine(&source(), &[]);
         let mut recorded: Vec<Ev> = Vec::new();
         for e in &events {
-            let d = decide(&mut engine, &event_json(e));
+            let d = decide(&engine, &event_json(e));
             for agg in AGGS {
                 for variant in VARIANTS {
                     let name = format!("{agg}{variant}");

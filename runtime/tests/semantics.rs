@@ -19,8 +19,8 @@ fn missing_values_follow_three_valued_logic() {
       rule div_zero -> alert when currency is present and (items.count / 0 > 1 or not (items.count / 0 > 1))
       rule fn_missing -> alert when lower(customer.email) == "a" or not (lower(customer.email) == "a")
     }"#;
-    let mut e = engine(src, &[]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "card": {"hash": "x"}, "currency": "JPY", "items": {"count": 3}}"#);
+    let e = engine(src, &[]);
+    let d = decide(&e, r#"{"event": {"time": 0}, "card": {"hash": "x"}, "currency": "JPY", "items": {"count": 3}}"#);
     assert_eq!(matched(&d), ["or_true", "and_false", "is_missing"]);
 }
 
@@ -37,8 +37,8 @@ fn decision_is_the_highest_precedence_and_matched_is_ordered() {
       rule al -> allow when true
       rule b_p1_again -> block priority 1 when true
     }"#;
-    let mut e = engine(src, &[]);
-    let d = decide(&mut e, r#"{"event": {"id": "e1", "time": 0}}"#);
+    let e = engine(src, &[]);
+    let d = decide(&e, r#"{"event": {"id": "e1", "time": 0}}"#);
     assert_eq!(&*d.outcome, "challenge");
     assert_eq!(d.code, 70);
     assert_eq!(matched(&d), ["c", "fa", "b_p1", "b_p1_again", "b_p5", "b_late", "a1", "al"]);
@@ -47,8 +47,8 @@ fn decision_is_the_highest_precedence_and_matched_is_ordered() {
 
 #[test]
 fn no_match_is_none_with_code_1() {
-    let mut e = engine("ruleset t { rule r -> block when amount > 10 }", &[]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 5, "score": 61}"#);
+    let e = engine("ruleset t { rule r -> block when amount > 10 }", &[]);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 5, "score": 61}"#);
     assert_eq!((&*d.outcome, d.code), ("none", 1));
     assert_eq!(d.score, Some(61.0));
     assert_eq!(d.score_level.as_str(), "medium");
@@ -61,13 +61,13 @@ fn skip_scoring_hides_the_score_from_phase_two() {
       rule high -> block when score >= 86
       rule low_or_missing -> alert when score is missing
     }"#;
-    let mut e = engine(src, &[]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 1, "score": 99}"#);
+    let e = engine(src, &[]);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 1, "score": 99}"#);
     assert_eq!(matched(&d), ["check", "low_or_missing"]);
     assert!(d.skip_scoring);
     assert_eq!(d.score, None);
     assert_eq!(d.score_level.as_str(), "none");
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 2, "score": 99}"#);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 2, "score": 99}"#);
     assert_eq!(matched(&d), ["high"]);
     assert!(!d.skip_scoring);
     assert_eq!(d.score_level.as_str(), "high");
@@ -80,18 +80,18 @@ fn custom_outcomes_take_codes_from_the_bottom() {
       rule a -> approve when true
       rule r -> review when amount > 1
     }"#;
-    let mut e = engine(src, &[]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 5}"#);
+    let e = engine(src, &[]);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 5}"#);
     assert_eq!((&*d.outcome, d.code), ("review", 3));
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 0}"#);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 0}"#);
     assert_eq!((&*d.outcome, d.code), ("approve", 2));
 }
 
 #[test]
 fn declaring_the_default_outcomes_keeps_the_default_codes() {
     let src = "ruleset t { outcomes challenge > force_allow > block > alert > allow rule r -> block when true }";
-    let mut e = engine(src, &[]);
-    assert_eq!(decide(&mut e, r#"{"event": {"time": 0}}"#).code, 30);
+    let e = engine(src, &[]);
+    assert_eq!(decide(&e, r#"{"event": {"time": 0}}"#).code, 30);
 }
 
 #[test]
@@ -110,17 +110,17 @@ fn lists_and_inline_sets() {
       rule mapped_eq -> alert when ip.address == "1.2.3.4"
     }"#;
     let lists = [("ips", "1.2.3"), ("bins", "4111"), ("cats", "gift"), ("amounts", "-5\n7")];
-    let mut e = engine(src, &lists);
+    let e = engine(src, &lists);
     let d = decide(
-        &mut e,
+        &e,
         r#"{"event": {"time": 0}, "ip": {"address": "::ffff:1.2.3.4"}, "card": {"bin": "411199"},
             "items": [{"category": "toys"}, {"category": "gift"}], "amount": -5}"#,
     );
     assert_eq!(matched(&d), ["ip_listed", "bin", "cat_any", "amount_listed", "mapped_eq"]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "ip": {"address": "10.9.9.9"}, "items": [{"category": "toys"}]}"#);
+    let d = decide(&e, r#"{"event": {"time": 0}, "ip": {"address": "10.9.9.9"}, "items": [{"category": "toys"}]}"#);
     assert_eq!(matched(&d), ["ip_inline", "cat_none"]);
     // A missing list value is neither in nor not in.
-    let d = decide(&mut e, r#"{"event": {"time": 0}}"#);
+    let d = decide(&e, r#"{"event": {"time": 0}}"#);
     assert!(d.matched.is_empty());
 }
 
@@ -134,10 +134,10 @@ fn functions_at_run_time() {
       rule n -> alert when abs(-2) == 2 and min(amount, 3) == 3 and max(amount, 3) == 4 and len(items.id) == 2
       rule t -> alert when event.time - @2026-03-01T18:00:00Z == 30m and event.time + 1d > @2026-03-02T00:00:00Z
     }"#;
-    let mut e = engine(src, &[]);
+    let e = engine(src, &[]);
     // 2026-03-01T18:30:00Z is Monday 03:30 in Japan, Sunday 18:30 in UTC.
     let d = decide(
-        &mut e,
+        &e,
         r#"{"event": {"time": "2026-03-01T18:30:00Z"}, "customer": {"email": "ÉA@x.jp"}, "amount": 4, "items.id": ["a", "b"]}"#,
     );
     assert_eq!(matched(&d), ["h", "h_utc", "s", "m", "n", "t"]);
@@ -149,8 +149,8 @@ fn explain_reports_what_each_matched_rule_read() {
       velocity n = count() by card.hash over 1h
       rule r -> alert when amount > 1 and (n >= 1 or customer.id is missing)
     }"#;
-    let mut e = engine(src, &[]);
-    let d = decide(&mut e, r#"{"event": {"time": 0}, "amount": 2.5, "card": {"hash": "h"}}"#);
+    let e = engine(src, &[]);
+    let d = decide(&e, r#"{"event": {"time": 0}, "amount": 2.5, "card": {"hash": "h"}}"#);
     assert_eq!(explained(&d, "r", "amount"), serde_json::json!(2.5));
     assert_eq!(explained(&d, "r", "n"), serde_json::json!(1));
     assert_eq!(explained(&d, "r", "customer.id"), serde_json::Value::Null);

@@ -62,7 +62,7 @@ pub fn run(args: &BenchArgs) -> u8 {
         Err(code) => return code,
     };
     let rules = program.rules.len();
-    let mut engine = match Engine::with_evaluator(program, lists, evaluator(args.no_jit)) {
+    let engine = match Engine::with_evaluator(program, lists, evaluator(args.no_jit)) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("{}: error: {e}", file.display);
@@ -75,6 +75,7 @@ pub fn run(args: &BenchArgs) -> u8 {
         Ok(i) => i,
         Err(code) => return code,
     };
+    let version = engine.active();
     let mut records: Vec<Record> = Vec::new();
     let mut decode_ns: Vec<u64> = Vec::new();
     for line in json_lines(input) {
@@ -83,7 +84,7 @@ pub fn run(args: &BenchArgs) -> u8 {
             return EXIT_USAGE;
         };
         let t = Instant::now();
-        let decoded = engine.decoder().decode_bytes(&bytes);
+        let decoded = version.decoder().decode_bytes(&bytes);
         decode_ns.push(nanos(t.elapsed()));
         if let Ok(r) = decoded {
             records.push(r);

@@ -62,8 +62,8 @@ pub fn json_lines(input: impl Read) -> impl Iterator<Item = std::io::Result<(usi
 /// Decodes one event, stamping it with the current time when it has none
 /// (as `eval` and `test` do).
 pub fn decode_stamped(engine: &Engine, line: &[u8]) -> Result<Record, kensa_runtime::EventError> {
-    let mut record = engine.decoder().decode_bytes(line)?;
-    let time = engine.program().event_time_field;
+    let mut record = engine.decode(line)?;
+    let time = engine.active().program().event_time_field;
     if record.get(time).is_missing() {
         record.set(time, Value::Timestamp(now_ms()));
     }
@@ -78,7 +78,7 @@ fn now_ms() -> i64 {
 
 /// Runs the command and returns its exit status.
 pub fn run(args: &EvalArgs) -> u8 {
-    let mut engine = match load_engine(&args.rules, args.lists.as_deref(), crate::source::evaluator(args.no_jit)) {
+    let engine = match load_engine(&args.rules, args.lists.as_deref(), crate::source::evaluator(args.no_jit)) {
         Ok(e) => e,
         Err(code) => return code,
     };

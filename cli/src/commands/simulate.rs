@@ -94,7 +94,8 @@ fn parse_time(flag: &str, value: Option<&str>) -> Result<Option<i64>, u8> {
 
 fn outcome_names(flag: &str, given: Option<&str>, default: Vec<String>, engine: &Engine) -> Result<Vec<String>, u8> {
     let Some(given) = given else { return Ok(default) };
-    let program = engine.program();
+    let active = engine.active();
+    let program = active.program();
     let mut names = Vec::new();
     for name in given.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let known = program.outcomes.rank(name).is_some() || name == kensa_compiler::outcomes::NONE_OUTCOME.0;
@@ -124,7 +125,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
         Ok((candidate, baseline))
     };
     let (candidate, baseline) = fresh()?;
-    let (default_stop, default_flag) = default_stop_flag(candidate.program());
+    let (default_stop, default_flag) = default_stop_flag(candidate.active().program());
     let stop = outcome_names("--stop", args.stop.as_deref(), default_stop, &candidate)?;
     let flag = outcome_names("--flag", args.flag.as_deref(), default_flag, &candidate)?;
     let mut labels = match &args.labels {
@@ -147,7 +148,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     let size = file.metadata().map_or(0, |m| m.len());
     let progress = progress_bar(size);
     let baseline_stop_flag = baseline.as_ref().map(|b| {
-        let (bstop, bflag) = default_stop_flag(b.program());
+        let (bstop, bflag) = default_stop_flag(b.active().program());
         (
             if args.stop.is_some() { stop.clone() } else { bstop },
             if args.flag.is_some() { flag.clone() } else { bflag },
@@ -155,7 +156,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     });
     let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, out: args.out.clone() };
 
-    let stream = decoded_in_background(&candidate.program().schema, lines_of(progress.wrap_read(file)));
+    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)));
     let streamed = replay(&setup, candidate, baseline, &mut labels, stream);
     let run = match streamed {
         Ok(run) => run,
@@ -172,7 +173,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             })?;
             let ordered = ordered_lines(&candidate, &bytes);
             labels.forget_seen();
-            let stream = decoded_in_background(&candidate.program().schema, ordered.into_iter().map(Ok));
+            let stream = decoded_in_background(candidate.active(), ordered.into_iter().map(Ok));
             match replay(&setup, candidate, baseline, &mut labels, stream) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
@@ -229,17 +230,16 @@ type Decoded = std::io::Result<(Vec<u8>, Result<Record, kensa_runtime::EventErro
 /// its own: decoding is a third of the work and needs no shared state. The
 /// thread stops when the caller drops the iterator.
 fn decoded_in_background(
-    schema: &kensa_compiler::Schema,
+    version: std::sync::Arc<kensa_runtime::Deployment>,
     lines: impl Iterator<Item = Line> + Send + 'static,
 ) -> impl Iterator<Item = Decoded> {
     const BATCH: usize = 1024;
-    let decoder = kensa_runtime::record::Decoder::new(schema);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
     std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(BATCH);
         for line in lines {
             let item = line.map(|l| {
-                let decoded = decoder.decode_bytes(&l);
+                let decoded = version.decoder().decode_bytes(&l);
                 (l, decoded)
             });
             batch.push(item);
@@ -255,12 +255,13 @@ fn decoded_in_background(
 /// The history's lines ordered by event time, equal times (and lines whose
 /// time cannot be read, which will be reported invalid) in input order.
 fn ordered_lines(engine: &Engine, bytes: &[u8]) -> Vec<Vec<u8>> {
-    let time_field = engine.program().event_time_field;
+    let active = engine.active();
+    let time_field = active.program().event_time_field;
     let mut lines: Vec<(Option<i64>, &[u8])> = bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(|l| {
-            let time = engine.decoder().decode_bytes(l).ok().and_then(|r| match r.get(time_field) {
+            let time = active.decoder().decode_bytes(l).ok().and_then(|r| match r.get(time_field) {
                 Value::Timestamp(t) => Some(*t),
                 _ => None,
             });
@@ -324,8 +325,8 @@ fn csv_failed(path: &std::path::Path, e: &dyn std::fmt::Display) -> Stop {
 
 fn replay(
     setup: &Setup,
-    mut candidate: Engine,
-    mut baseline: Option<Engine>,
+    candidate: Engine,
+    baseline: Option<Engine>,
     labels: &mut Labels,
     lines: impl Iterator<Item = Decoded>,
 ) -> Result<Run, Stop> {
@@ -336,10 +337,11 @@ fn replay(
         .from_writer(BufWriter::new(file));
     csv.write_record(CSV_HEADER).map_err(|e| csv_failed(&setup.out, &e))?;
     let base = baseline.as_ref().zip(setup.baseline_stop_flag.clone()).map(|(b, (stop, flag))| {
-        (Tally::new(b.program(), stop, flag), Comparison::default())
+        (Tally::new(b.active().program(), stop, flag), Comparison::default())
     });
+    let candidate_version = candidate.active();
     let mut sink = Sink {
-        tally: Tally::new(candidate.program(), setup.stop.clone(), setup.flag.clone()),
+        tally: Tally::new(candidate_version.program(), setup.stop.clone(), setup.flag.clone()),
         base,
         csv,
         out: setup.out.clone(),
@@ -348,7 +350,8 @@ fn replay(
     let mut reservoir: Vec<(u64, Reported)> = Vec::new();
     let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
     let mut newest = i64::MIN;
-    let time_field = candidate.program().event_time_field;
+    let time_field = candidate_version.program().event_time_field;
+    let baseline_same_schema = baseline.as_ref().is_some_and(|b| b.active().schema() == candidate_version.schema());
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
@@ -369,14 +372,14 @@ fn replay(
         newest = time;
         events += 1;
         let decision = candidate.decide(&record, DecideOptions::default());
-        let base_decision = baseline.as_mut().and_then(|b| decide_other(b, &line, &record));
+        let base_decision = baseline.as_ref().and_then(|b| decide_other(b, baseline_same_schema, &line, &record));
         labels.saw(decision.event_id.as_deref());
         let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
         if !in_period {
             continue;
         }
         let fraud = labels.is_fraud(decision.event_id.as_deref());
-        let item = Reported { row: Replayed::new(candidate.program(), &record, decision, time, fraud), baseline: base_decision };
+        let item = Reported { row: Replayed::new(candidate_version.program(), &record, decision, time, fraud), baseline: base_decision };
         match setup.sample {
             None => sink.take(item)?,
             Some(n) => {
@@ -404,8 +407,7 @@ fn replay(
 
 /// The baseline decides the same event. Its schema may declare other fields,
 /// so the line is decoded again when the schemas differ.
-fn decide_other(engine: &mut Engine, line: &[u8], record: &Record) -> Option<Decision> {
-    let same_schema = engine.program().schema.fields().len() == record.slots.len();
+fn decide_other(engine: &Engine, same_schema: bool, line: &[u8], record: &Record) -> Option<Decision> {
     if same_schema {
         Some(engine.decide(record, DecideOptions::default()))
     } else {

@@ -12,7 +12,7 @@ const EXPECT_KEYS: [&str; 6] = ["decision", "code", "matched", "skip_scoring", "
 
 /// Runs the command and returns its exit status.
 pub fn run(rules: &Path, lists: Option<&Path>, evaluator: kensa_runtime::Evaluator, cases: &Path) -> u8 {
-    let mut engine = match load_engine(rules, lists, evaluator) {
+    let engine = match load_engine(rules, lists, evaluator) {
         Ok(e) => e,
         Err(code) => return code,
     };
@@ -29,7 +29,7 @@ pub fn run(rules: &Path, lists: Option<&Path>, evaluator: kensa_runtime::Evaluat
                 return EXIT_USAGE;
             }
         };
-        match run_case(&mut engine, &bytes) {
+        match run_case(&engine, &bytes) {
             Ok(()) => passed += 1,
             Err(report) => {
                 failed += 1;
@@ -46,7 +46,7 @@ pub fn run(rules: &Path, lists: Option<&Path>, evaluator: kensa_runtime::Evaluat
 }
 
 /// Runs one case; on failure returns the report to print.
-fn run_case(engine: &mut Engine, bytes: &[u8]) -> Result<(), String> {
+fn run_case(engine: &Engine, bytes: &[u8]) -> Result<(), String> {
     let case: Json = serde_json::from_slice(bytes).map_err(|e| format!("  the case is not JSON: {e}"))?;
     let Some(obj) = case.as_object() else {
         return Err("  the case is not a JSON object".to_string());

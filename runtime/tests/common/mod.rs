@@ -22,12 +22,6 @@ impl std::ops::Deref for Both {
     }
 }
 
-impl std::ops::DerefMut for Both {
-    fn deref_mut(&mut self) -> &mut Engine {
-        &mut self.jit
-    }
-}
-
 #[path = "../support/differential.rs"]
 mod differential;
 
@@ -40,12 +34,12 @@ pub fn engine(src: &str, lists: &[(&str, &str)]) -> Both {
 }
 
 /// Decides one JSON event (must be valid), with explain.
-pub fn decide(e: &mut Both, json: &str) -> Decision {
+pub fn decide(e: &Both, json: &str) -> Decision {
     decide_with(e, json, DecideOptions { dry_run: false, explain: true })
 }
 
 /// Decides with options on both evaluators; they must agree.
-pub fn decide_with(e: &mut Both, json: &str, options: DecideOptions) -> Decision {
+pub fn decide_with(e: &Both, json: &str, options: DecideOptions) -> Decision {
     let a = e.jit.decide_json(json.as_bytes(), options).unwrap_or_else(|err| panic!("{json}: {err:?}"));
     let b = e.interp.decide_json(json.as_bytes(), options).unwrap_or_else(|err| panic!("{json}: {err:?}"));
     assert_eq!(a.to_json(), b.to_json(), "JIT and interpreter disagree on {json}");

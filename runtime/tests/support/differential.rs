@@ -45,8 +45,8 @@ pub fn engine_with_lists(src: &str, lists: &[(&str, &str)], evaluator: Evaluator
 /// Decides every event with both engines; the first event on which they
 /// differ, with both decisions.
 pub fn first_difference(jit_src: &str, interp_src: &str, events: &[String]) -> Option<String> {
-    let mut jit = engine(jit_src, Evaluator::Jit);
-    let mut interp = engine(interp_src, Evaluator::Interpreter);
+    let jit = engine(jit_src, Evaluator::Jit);
+    let interp = engine(interp_src, Evaluator::Interpreter);
     let options = DecideOptions { dry_run: false, explain: true };
     for e in events {
         let a = jit.decide_json(e.as_bytes(), options).map(|d| d.to_json());

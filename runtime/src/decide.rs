@@ -1,0 +1,315 @@
+//! Deciding one record on one deployment (SPEC sections 7 and 8): build the
+//! velocity keys, read every velocity, run phase 1, score, run phase 2, rank
+//! the matches; then, as a separate step, record the event into the windows.
+//! Keeping the two steps apart lets a shadow candidate read production state
+//! before the active version records the event.
+
+use crate::decision::{Decision, Explained, ScoreLevel};
+use crate::deployment::Deployment;
+use crate::record::Record;
+use crate::velocity::{aggregate, Key, KeyPart};
+use kensa_compiler::check::Phase;
+use kensa_compiler::interp::{self, Env};
+use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
+use kensa_compiler::jit::abi::Frame;
+use kensa_compiler::jit::JitProgram;
+use kensa_compiler::schema::FieldId;
+use kensa_compiler::value::Value;
+use std::sync::Arc;
+
+/// The host's model, asked for the score of an event that no phase-1 rule
+/// told to skip scoring. It replaces the event's `score` field.
+pub trait Scorer: Send + Sync {
+    /// The score of `record`, or `None` when the model has none.
+    fn score(&self, record: &Record) -> Option<f64>;
+}
+
+impl<F: Fn(&Record) -> Option<f64> + Send + Sync> Scorer for F {
+    fn score(&self, record: &Record) -> Option<f64> {
+        self(record)
+    }
+}
+
+/// Where the score of a decision comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum ScoreSource<'a> {
+    /// The event's `score` field.
+    Field,
+    /// The host's model, asked when scoring is not skipped.
+    Host(&'a dyn Scorer),
+    /// Already asked for this event (a shadow candidate reuses the answer
+    /// the active version got, so the model runs once).
+    Known(Option<f64>),
+}
+
+/// The record, velocity values and lists a rule reads.
+struct EvalEnv<'a> {
+    record: &'a Record,
+    velocities: &'a [Value],
+    lists: &'a [Arc<SetData>],
+    score_field: FieldId,
+    score: &'a Value,
+}
+
+static EMPTY_SET: SetData = SetData::Values(Vec::new());
+
+impl Env for EvalEnv<'_> {
+    fn field(&self, id: FieldId) -> &Value {
+        if id == self.score_field {
+            self.score
+        } else {
+            self.record.get(id)
+        }
+    }
+    fn velocity(&self, id: VelocityId) -> &Value {
+        self.velocities.get(id.0 as usize).unwrap_or(&Value::Missing)
+    }
+    fn list(&self, id: ListId) -> &SetData {
+        self.lists.get(id.0 as usize).map_or(&EMPTY_SET, |l| l)
+    }
+}
+
+/// Buffers reused from one decision to the next (one set per thread), so
+/// deciding allocates little beyond the decision itself. After [`evaluate`]
+/// they also hold what [`commit`] records.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The event time, when it has one.
+    time: Option<i64>,
+    /// Per key group: the event's key parts.
+    keys: Vec<Key>,
+    /// Per key group: whether the key is complete (and the event has a time).
+    key_ok: Vec<bool>,
+    /// Per binding: the key's hash in its group.
+    hashes: Vec<u64>,
+    /// Per velocity: whether the event passes its `where`.
+    qualifies: Vec<bool>,
+    /// Per velocity: the value it would record (`of`).
+    ofs: Vec<Value>,
+    /// Per velocity: its value for this event.
+    velocities: Vec<Value>,
+    /// Per binding: (lane, window, value) to record.
+    pending: Vec<Vec<(usize, i64, Value)>>,
+    /// Matched rules, by index.
+    matched: Vec<usize>,
+    /// The JIT's frame of native values.
+    frame: Frame,
+    /// The JIT's answer per rule.
+    out: Vec<u8>,
+}
+
+impl Scratch {
+    fn prepare(&mut self, d: &Deployment) {
+        let groups = d.program.key_groups.len();
+        self.keys.resize_with(groups, Vec::new);
+        self.key_ok.resize(groups, false);
+        self.hashes.clear();
+        self.hashes.resize(d.bindings.len(), 0);
+        self.pending.resize_with(d.bindings.len(), Vec::new);
+        self.pending.iter_mut().for_each(Vec::clear);
+        self.qualifies.clear();
+        self.ofs.clear();
+        self.velocities.clear();
+        self.velocities.resize(d.program.velocities.len(), Value::Missing);
+        self.matched.clear();
+    }
+}
+
+/// Decides `record` (in `d`'s layout) with `lists` (in `d`'s list order),
+/// counting the decision in `d`'s counters. What the event would record is
+/// left in `s` for [`commit`].
+pub(crate) fn evaluate(
+    d: &Deployment,
+    lists: &[Arc<SetData>],
+    record: &Record,
+    score: ScoreSource<'_>,
+    explain: bool,
+    s: &mut Scratch,
+) -> Decision {
+    let program = &d.program;
+    s.prepare(d);
+    s.time = match record.get(program.event_time_field) {
+        Value::Timestamp(t) => Some(*t),
+        _ => None,
+    };
+    let base = EvalEnv {
+        record,
+        velocities: &[],
+        lists,
+        score_field: program.score_field,
+        score: record.get(program.score_field),
+    };
+
+    // Each key group's key, built once; incomplete when a key field is
+    // missing or the event has no time.
+    for (g, fields) in program.key_groups.iter().enumerate() {
+        let (Some(parts), Some(ok)) = (s.keys.get_mut(g), s.key_ok.get_mut(g)) else { continue };
+        parts.clear();
+        *ok = s.time.is_some();
+        for f in fields {
+            match KeyPart::of(record.get(*f)) {
+                Some(p) => parts.push(p),
+                None => {
+                    *ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    for v in &program.velocities {
+        s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
+        s.ofs.push(v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base)));
+    }
+
+    // Read every velocity: one lock and one lookup per binding serve all of
+    // its velocities.
+    for (b, binding) in d.bindings.iter().enumerate() {
+        let g = binding.key_group;
+        let (Some(true), Some(key), Some(t)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time) else { continue };
+        let hash = binding.group.hash(key);
+        if let Some(h) = s.hashes.get_mut(b) {
+            *h = hash;
+        }
+        let (velocities, qualifies, ofs) = (&mut s.velocities, &s.qualifies, &s.ofs);
+        binding.group.read(hash, key, |windows| {
+            for m in &binding.members {
+                let (Some(v), Some(&q), Some(of)) = (program.velocities.get(m.velocity), qualifies.get(m.velocity), ofs.get(m.velocity)) else {
+                    continue;
+                };
+                let current = (q && !v.excluding_current).then_some(of);
+                let window = windows.and_then(|ws| ws.get(m.lane));
+                if let Some(slot) = velocities.get_mut(m.velocity) {
+                    *slot = aggregate(v.agg, window, t, v.window_ms, current);
+                }
+            }
+        });
+        if let Some(pending) = s.pending.get_mut(b) {
+            for m in binding.members.iter().filter(|m| m.records) {
+                if let (Some(true), Some(of)) = (s.qualifies.get(m.velocity), s.ofs.get(m.velocity)) {
+                    pending.push((m.lane, m.window_ms, of.clone()));
+                }
+            }
+        }
+    }
+
+    let mut env = EvalEnv { velocities: &s.velocities, ..base };
+    let jit = d.jit.as_ref();
+    run_phase(program, jit, Phase::One, &env, &mut s.frame, &mut s.out, &mut s.matched);
+    let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
+    let score = if skip_scoring {
+        Value::Missing
+    } else {
+        match score {
+            ScoreSource::Field => record.get(program.score_field).clone(),
+            ScoreSource::Host(scorer) => score_of(scorer, record),
+            ScoreSource::Known(n) => n.map_or(Value::Missing, Value::number),
+        }
+    };
+    env.score = &score;
+    run_phase(program, jit, Phase::Two, &env, &mut s.frame, &mut s.out, &mut s.matched);
+    // Precedence, then priority (rules without one last), then source order.
+    s.matched.sort_by_key(|&i| {
+        let r = program.rules.get(i);
+        (r.map_or(usize::MAX, |r| r.outcome), r.and_then(|r| r.priority).map_or((1, 0), |p| (0, p)), i)
+    });
+
+    let explain = explain.then(|| {
+        s.matched
+            .iter()
+            .filter_map(|&i| program.rules.get(i))
+            .map(|r| Explained { rule: r.id.clone(), reads: r.reads.iter().map(|read| explain_read(program, &env, *read)).collect() })
+            .collect()
+    });
+
+    let top = s.matched.first().and_then(|&i| program.rules.get(i)).map(|r| r.outcome);
+    d.counters.count(top, &s.matched);
+    let (outcome, code) = match top.and_then(|rank| Some((d.outcome_names.get(rank)?, program.outcomes.list.get(rank)?))) {
+        Some((name, o)) => (Arc::clone(name), o.code),
+        None => (Arc::clone(&d.none_name), kensa_compiler::outcomes::NONE_OUTCOME.1),
+    };
+    let score_number = match score {
+        Value::Number(n) => Some(n),
+        _ => None,
+    };
+    Decision {
+        event_id: match record.get(program.event_id_field) {
+            Value::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        outcome,
+        code,
+        matched: s.matched.iter().filter_map(|&i| d.rule_ids.get(i)).cloned().collect(),
+        skip_scoring,
+        score: score_number,
+        score_level: ScoreLevel::of(score_number),
+        explain,
+    }
+}
+
+/// Records what the last [`evaluate`] on `d` left in `s` into the windows
+/// of `d`'s writable bindings.
+pub(crate) fn commit(d: &Deployment, s: &mut Scratch) {
+    let Some(t) = s.time else { return };
+    for (b, binding) in d.bindings.iter().enumerate() {
+        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
+            continue;
+        };
+        if binding.writable && !pending.is_empty() {
+            binding.group.record(hash, key, t, pending);
+        }
+    }
+}
+
+/// The host scorer's answer; a panic in it is caught (it must not unwind
+/// through the engine) and reads as no score.
+fn score_of(scorer: &dyn Scorer, record: &Record) -> Value {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scorer.score(record))) {
+        Ok(Some(n)) => Value::number(n),
+        Ok(None) | Err(_) => Value::Missing,
+    }
+}
+
+fn explain_read(program: &Program, env: &EvalEnv<'_>, read: Read) -> (String, Value) {
+    match read {
+        Read::Field(f) => (
+            program.schema.fields().get(f.0 as usize).map_or_else(String::new, |x| x.path.clone()),
+            env.field(f).clone(),
+        ),
+        Read::Velocity(v) => (
+            program.velocities.get(v.0 as usize).map_or_else(String::new, |x| x.name.clone()),
+            env.velocity(v).clone(),
+        ),
+    }
+}
+
+/// Evaluates the enabled rules of one phase and appends the matched ones.
+fn run_phase(
+    program: &Program,
+    jit: Option<&JitProgram>,
+    phase: Phase,
+    env: &EvalEnv<'_>,
+    frame: &mut Frame,
+    out: &mut Vec<u8>,
+    matched: &mut Vec<usize>,
+) {
+    let in_phase = |r: &kensa_compiler::ir::RuleIr| r.enabled && r.phase == phase;
+    match jit {
+        Some(jit) => {
+            out.clear();
+            out.resize(program.rules.len(), 0);
+            jit.run(phase, env, frame, out, program.rules.len());
+            for (i, r) in program.rules.iter().enumerate() {
+                if in_phase(r) && out.get(i) == Some(&1) {
+                    matched.push(i);
+                }
+            }
+        }
+        None => {
+            for (i, r) in program.rules.iter().enumerate() {
+                if in_phase(r) && interp::truth(&r.when, env) == Some(true) {
+                    matched.push(i);
+                }
+            }
+        }
+    }
+}

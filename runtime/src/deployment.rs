@@ -1,0 +1,210 @@
+//! A deployment: one version of a rule set, compiled and bound to the
+//! velocity state it reads and writes. Immutable once built, shared by every
+//! decision that started on it; its native code is freed when the last of
+//! them is done (the `JitProgram` is dropped with it).
+
+use crate::counters::{Tracker, VersionCounters};
+use crate::record::Decoder;
+use crate::store::{SeriesGroup, VelocityStore};
+use kensa_compiler::ir::Program;
+use kensa_compiler::jit::{JitError, JitProgram};
+use kensa_compiler::Schema;
+use std::sync::Arc;
+
+/// Which evaluator runs the rules' conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Evaluator {
+    /// Native code compiled with Cranelift (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter over the IR (`--no-jit`).
+    Interpreter,
+}
+
+/// The id of a deployed version: 1 for an engine's first rule set, then one
+/// more for every successful deploy (shadow deploys included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VersionId(pub u64);
+
+impl std::fmt::Display for VersionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// One compiled version of a rule set.
+pub struct Deployment {
+    version: VersionId,
+    pub(crate) program: Program,
+    pub(crate) jit: Option<JitProgram>,
+    pub(crate) schema: Arc<Schema>,
+    decoder: Decoder,
+    /// Rule ids, shared by every decision that names them.
+    pub(crate) rule_ids: Vec<Arc<str>>,
+    /// Outcome names by rank, shared likewise.
+    pub(crate) outcome_names: Vec<Arc<str>>,
+    pub(crate) none_name: Arc<str>,
+    pub(crate) bindings: Vec<Binding>,
+    pub(crate) counters: VersionCounters,
+    /// Where the counters go when this version is retired; `None` for a
+    /// shadow candidate, whose counts are its own.
+    tracker: Option<Arc<Tracker>>,
+}
+
+/// A program key group bound to the series group that holds its windows.
+/// A shadow candidate may split one key group into two bindings: the
+/// velocities it shares with production (read only) and its own.
+pub(crate) struct Binding {
+    /// The program's key group: which key this binding reads.
+    pub key_group: usize,
+    /// Where the windows live.
+    pub group: Arc<SeriesGroup>,
+    /// False for a shadow candidate's reads of production state.
+    pub writable: bool,
+    /// The velocities read through this binding.
+    pub members: Vec<Member>,
+}
+
+/// One velocity of a binding.
+pub(crate) struct Member {
+    /// The velocity's index in the program.
+    pub velocity: usize,
+    /// Its lane in the series group.
+    pub lane: usize,
+    /// Its window in ms.
+    pub window_ms: i64,
+    /// True for the first velocity of its lane in the binding: only it
+    /// records, so a series two velocities share gets each event once.
+    pub records: bool,
+}
+
+impl std::fmt::Debug for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployment").field("version", &self.version).field("rules", &self.program.rules.len()).finish()
+    }
+}
+
+/// Where a new deployment's velocities live.
+pub(crate) enum VelocityHome<'a> {
+    /// The engine's store: every velocity reads and records there.
+    Production(&'a VelocityStore),
+    /// A shadow candidate: velocities whose series production already
+    /// records are read from there and never recorded; the others live in
+    /// the candidate's own store.
+    Shadow { production: &'a VelocityStore, own: &'a VelocityStore },
+}
+
+impl Deployment {
+    /// Compiles `program` for `evaluator` and binds its velocities.
+    pub(crate) fn build(
+        version: VersionId,
+        program: Program,
+        evaluator: Evaluator,
+        home: VelocityHome<'_>,
+        tracker: Option<Arc<Tracker>>,
+    ) -> Result<Deployment, JitError> {
+        let jit = match evaluator {
+            Evaluator::Jit => Some(JitProgram::compile(&program)?),
+            Evaluator::Interpreter => None,
+        };
+        let schema = Arc::new(program.schema.clone());
+        let decoder = Decoder::new(Arc::clone(&schema));
+        let bindings = bind(&program, &home);
+        let counters = VersionCounters::new(program.outcomes.list.len(), program.rules.len());
+        if let Some(t) = &tracker {
+            t.version_born();
+        }
+        Ok(Deployment {
+            version,
+            rule_ids: program.rules.iter().map(|r| Arc::from(r.id.as_str())).collect(),
+            outcome_names: program.outcomes.list.iter().map(|o| Arc::from(o.name.as_str())).collect(),
+            none_name: Arc::from(kensa_compiler::outcomes::NONE_OUTCOME.0),
+            program,
+            jit,
+            schema,
+            decoder,
+            bindings,
+            counters,
+            tracker,
+        })
+    }
+
+    /// The version id.
+    pub fn version(&self) -> VersionId {
+        self.version
+    }
+
+    /// The lowered rule set.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The schema of this version's records.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The event decoder of this version's schema.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// The evaluator that runs this version.
+    pub fn evaluator(&self) -> Evaluator {
+        if self.jit.is_some() {
+            Evaluator::Jit
+        } else {
+            Evaluator::Interpreter
+        }
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        if let Some(t) = &self.tracker {
+            t.version_retired(&self.counters, &self.program, &self.outcome_names);
+        }
+    }
+}
+
+/// Binds every velocity of `program` to its series group and lane.
+fn bind(program: &Program, home: &VelocityHome<'_>) -> Vec<Binding> {
+    let mut bindings: Vec<Binding> = Vec::new();
+    for (i, v) in program.velocities.iter().enumerate() {
+        let paths: Vec<String> = program
+            .key_groups
+            .get(v.key_group)
+            .map(|fields| fields.iter().filter_map(|f| program.schema.fields().get(f.0 as usize)).map(|f| f.path.clone()).collect())
+            .unwrap_or_default();
+        let (group, lane, writable) = match home {
+            VelocityHome::Production(store) => {
+                let group = store.group(&paths);
+                let lane = group.lane(&v.series, v.window_ms);
+                (group, lane, true)
+            }
+            VelocityHome::Shadow { production, own } => {
+                match production.find_group(&paths).and_then(|g| g.find_lane(&v.series).map(|l| (g, l))) {
+                    Some((group, lane)) => (group, lane, false),
+                    None => {
+                        let group = own.group(&paths);
+                        let lane = group.lane(&v.series, v.window_ms);
+                        (group, lane, true)
+                    }
+                }
+            }
+        };
+        let at = bindings.iter().position(|b| b.key_group == v.key_group && Arc::ptr_eq(&b.group, &group));
+        let binding = match at {
+            Some(b) => bindings.get_mut(b),
+            None => {
+                bindings.push(Binding { key_group: v.key_group, group, writable, members: Vec::new() });
+                bindings.last_mut()
+            }
+        };
+        if let Some(b) = binding {
+            let records = b.writable && !b.members.iter().any(|m| m.lane == lane);
+            b.members.push(Member { velocity: i, lane, window_ms: v.window_ms, records });
+        }
+    }
+    bindings
+}
