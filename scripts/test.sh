@@ -26,6 +26,11 @@ cargo bench -p kensa-benches --locked --no-run
 cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.kensa --lists examples/lists \
   --input examples/events.jsonl --seconds 1
 
+# The embedding examples: a payment switch deciding payments, and rule sets
+# and lists hot-swapped under load (its last line gives the p99 figures).
+cargo run -q --release --locked -p kensa-runtime --example embed
+cargo run -q --release --locked -p kensa-runtime --example hot_swap -- 2
+
 # Every fuzz target for FUZZ_SECONDS (default 30) seconds; fails on any
 # crash or JIT/interpreter mismatch.
 bash scripts/fuzz.sh

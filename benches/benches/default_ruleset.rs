@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kensa_benches::{engine, program, records};
+use kensa_benches::{engine, engine_records, program};
 use kensa_runtime::{DecideOptions, Evaluator};
 use std::hint::black_box;
 
@@ -20,11 +20,11 @@ fn default_ruleset(c: &mut Criterion) {
         .map(str::to_string)
         .collect();
     let prog = program(&src);
-    let recs = records(&prog, &lines);
     let mut g = c.benchmark_group("default_ruleset");
-    g.throughput(Throughput::Elements(recs.len() as u64));
+    g.throughput(Throughput::Elements(kensa_benches::records(&prog, &lines).len() as u64));
     for (name, evaluator) in [("decide_jit", Evaluator::Jit), ("decide_interpreter", Evaluator::Interpreter)] {
         let e = engine(prog.clone(), evaluator);
+        let recs = engine_records(&e, &lines);
         g.bench_function(name, |b| {
             b.iter(|| {
                 e.clear_velocities();

@@ -31,6 +31,12 @@ pub fn records(program: &Program, lines: &[String]) -> Vec<Record> {
     lines.iter().filter_map(|l| decoder.decode_bytes(l.as_bytes()).ok()).collect()
 }
 
+/// Decodes JSON events with an engine's active schema (the records it
+/// decides without re-mapping), skipping invalid ones.
+pub fn engine_records(engine: &Engine, lines: &[String]) -> Vec<Record> {
+    lines.iter().filter_map(|l| engine.decode(l.as_bytes()).ok()).collect()
+}
+
 /// A record's fields with no velocities and no lists: what a stateless
 /// condition reads.
 pub struct RecordEnv<'a> {

@@ -95,19 +95,25 @@ pub(crate) enum VelocityHome<'a> {
 }
 
 impl Deployment {
-    /// Compiles `program` for `evaluator` and binds its velocities.
+    /// Compiles `program` for `evaluator` and binds its velocities. When
+    /// `previous` (the version it replaces) has the same schema, its schema
+    /// is shared, so records built for it keep the fast path of `decide`.
     pub(crate) fn build(
         version: VersionId,
         program: Program,
         evaluator: Evaluator,
         home: VelocityHome<'_>,
         tracker: Option<Arc<Tracker>>,
+        previous: Option<&Deployment>,
     ) -> Result<Deployment, JitError> {
         let jit = match evaluator {
             Evaluator::Jit => Some(JitProgram::compile(&program)?),
             Evaluator::Interpreter => None,
         };
-        let schema = Arc::new(program.schema.clone());
+        let schema = match previous {
+            Some(p) if *p.schema == program.schema => Arc::clone(&p.schema),
+            _ => Arc::new(program.schema.clone()),
+        };
         let decoder = Decoder::new(Arc::clone(&schema));
         let bindings = bind(&program, &home);
         let counters = VersionCounters::new(program.outcomes.list.len(), program.rules.len());

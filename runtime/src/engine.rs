@@ -16,6 +16,7 @@ use crate::decide::{commit, evaluate, ScoreSource, Scorer, Scratch};
 use crate::decision::Decision;
 use crate::deployment::{Deployment, Evaluator, VelocityHome, VersionId};
 use crate::lists::{parse_list, ListError};
+use crate::reaper::Reaper;
 use crate::record::{EventError, Record};
 use crate::shadow::{Shadow, ShadowReport};
 use crate::store::snapshot::SnapshotError;
@@ -128,10 +129,12 @@ impl Registry {
         evaluator: Evaluator,
         home: VelocityHome<'_>,
         tracker: Option<Arc<Tracker>>,
+        previous: Option<&Deployment>,
     ) -> Result<(Arc<Deployment>, Vec<Arc<SetData>>), DeployError> {
         let (lists, loaded) = self.resolve(&program).map_err(DeployError::List)?;
         let version = VersionId(self.next_version);
-        let deployment = Deployment::build(version, program, evaluator, home, tracker.clone()).map_err(DeployError::Compile)?;
+        let deployment =
+            Deployment::build(version, program, evaluator, home, tracker.clone(), previous).map_err(DeployError::Compile)?;
         self.next_version += 1;
         self.keep(loaded);
         let deployment = Arc::new(deployment);
@@ -258,9 +261,10 @@ impl EngineBuilder {
         let store = self.store.unwrap_or_default();
         let tracker = Arc::new(Tracker::default());
         let (deployment, sets) =
-            registry.build_version(program, self.evaluator, VelocityHome::Production(&store), Some(Arc::clone(&tracker)))?;
+            registry.build_version(program, self.evaluator, VelocityHome::Production(&store), Some(Arc::clone(&tracker)), None)?;
         Ok(Engine {
             active: ArcSwap::from_pointee(Active { deployment, lists: sets, shadow: None }),
+            reaper: Reaper::start(),
             writer: Mutex::new(registry),
             store,
             scorer: self.scorer,
@@ -289,6 +293,8 @@ fn compile(name: &str, source: &str) -> Result<Program, DeployError> {
 /// share it between threads with `Arc` or by reference.
 pub struct Engine {
     active: ArcSwap<Active>,
+    /// Drops what `active` held once decisions let go of it.
+    reaper: Reaper<Active>,
     writer: Mutex<Registry>,
     store: Arc<VelocityStore>,
     scorer: Option<Arc<dyn Scorer>>,
@@ -419,10 +425,11 @@ impl Engine {
         let mut registry = self.writer.lock();
         let result = (|| {
             let home = VelocityHome::Production(&self.store);
-            let (deployment, lists) = registry.build_version(program, self.evaluator, home, Some(Arc::clone(&self.tracker)))?;
+            let current = self.active.load_full();
+            let (deployment, lists) =
+                registry.build_version(program, self.evaluator, home, Some(Arc::clone(&self.tracker)), Some(&current.deployment))?;
             let version = deployment.version();
-            let shadow = self.active.load().shadow.clone();
-            self.active.store(Arc::new(Active { deployment, lists, shadow }));
+            self.publish(Active { deployment, lists, shadow: current.shadow.clone() });
             Ok(version)
         })();
         match &result {
@@ -430,6 +437,13 @@ impl Engine {
             Err(_) => self.tracker.update_failed(),
         }
         result
+    }
+
+    /// Publishes the next view for every decision that starts from now
+    /// on; the one it replaces goes to the reaper. Callers hold `writer`.
+    fn publish(&self, next: Active) {
+        let old = self.active.swap(Arc::new(next));
+        self.reaper.retire(old);
     }
 
     /// The lists, to replace one without recompiling the rule set.
@@ -449,15 +463,11 @@ impl Engine {
         let result = (|| {
             let own = VelocityStore::new();
             let home = VelocityHome::Shadow { production: &self.store, own: &own };
-            let (deployment, lists) = registry.build_version(program, self.evaluator, home, None)?;
+            let current = self.active.load_full();
+            let (deployment, lists) = registry.build_version(program, self.evaluator, home, None, Some(&current.deployment))?;
             let version = deployment.version();
             let shadow = Arc::new(Shadow::new(deployment, lists, own, self.shadow_samples));
-            let current = self.active.load();
-            self.active.store(Arc::new(Active {
-                deployment: Arc::clone(&current.deployment),
-                lists: current.lists.clone(),
-                shadow: Some(shadow),
-            }));
+            self.publish(Active { deployment: Arc::clone(&current.deployment), lists: current.lists.clone(), shadow: Some(shadow) });
             Ok(version)
         })();
         if result.is_err() {
@@ -471,7 +481,7 @@ impl Engine {
         let _registry = self.writer.lock();
         let current = self.active.load_full();
         let shadow = current.shadow.clone()?;
-        self.active.store(Arc::new(Active { deployment: Arc::clone(&current.deployment), lists: current.lists.clone(), shadow: None }));
+        self.publish(Active { deployment: Arc::clone(&current.deployment), lists: current.lists.clone(), shadow: None });
         Some(shadow.report())
     }
 
@@ -576,7 +586,7 @@ impl Lists<'_> {
             let shadow = current.shadow.as_ref().map(|s| Arc::new(s.with_lists(replaced(s.lists(), &shadow_sets))));
             let next = Active { deployment: Arc::clone(&current.deployment), lists: replaced(&current.lists, &active_sets), shadow };
             registry.lists.insert(name.to_string(), ListEntry { origin: origin.to_string(), bytes: Some(bytes.into()), parsed });
-            engine.active.store(Arc::new(next));
+            engine.publish(next);
             Ok(())
         })();
         match &result {

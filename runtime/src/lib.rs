@@ -27,6 +27,7 @@ pub mod decision;
 pub mod deployment;
 pub mod engine;
 pub mod lists;
+mod reaper;
 pub mod record;
 pub mod shadow;
 pub mod simulate;

@@ -109,6 +109,14 @@ pub struct EventError {
     pub message: String,
 }
 
+impl std::fmt::Display for EventError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EventError {}
+
 /// The schema as a tree of path segments, built once per program so decoding
 /// never splits or compares whole paths.
 #[derive(Debug)]
