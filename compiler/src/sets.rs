@@ -24,6 +24,11 @@ impl StringSet {
         self.items.contains(s)
     }
 
+    /// The strings, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|s| &**s)
+    }
+
     /// How many strings.
     pub fn len(&self) -> usize {
         self.items.len()

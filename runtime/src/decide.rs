@@ -298,11 +298,11 @@ fn run_phase(
             out.clear();
             out.resize(program.rules.len(), 0);
             jit.run(phase, env, frame, out, program.rules.len());
-            for (i, r) in program.rules.iter().enumerate() {
-                if in_phase(r) && out.get(i) == Some(&1) {
+            kensa_compiler::jit::for_each_true(out, |i| {
+                if program.rules.get(i).is_some_and(in_phase) {
                     matched.push(i);
                 }
-            }
+            });
         }
         None => {
             for (i, r) in program.rules.iter().enumerate() {

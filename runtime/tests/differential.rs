@@ -114,6 +114,46 @@ proptest! {
     }
 }
 
+/// Conditions that select a rule by one string field's value: enough of
+/// them on one field make the JIT index the rules (see `jit/index.rs`).
+fn guard() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "card.hash == \"c1\"", "card.hash == \"c2\"", "\"c3\" == card.hash", "card.hash in (\"c1\", \"c3\")",
+        "items.category in (\"gift\", \"x\")", "items.category in (\"a\")", "customer.id == \"alice\"",
+    ])
+    .prop_map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn indexed_rules_agree_with_the_interpreter(
+        rules in prop::collection::vec((guard(), prop::option::of(condition()), any::<u8>(), any::<bool>()), 100..140),
+        mut events in prop::collection::vec(event(), 1..20),
+    ) {
+        events.sort_by_key(|e| e["event"]["time"].as_i64());
+        let conditions: Vec<(String, u8, bool)> = rules
+            .into_iter()
+            .map(|(g, rest, o, first)| {
+                let c = match rest {
+                    None => g,
+                    Some(r) if first => format!("{g} and ({r})"),
+                    Some(r) => format!("({r}) and {g}"),
+                };
+                (c, o, false)
+            })
+            .collect();
+        let src = rule_set(&conditions);
+        let checked = kensa_compiler::compile_source(&src).unwrap();
+        let jit = kensa_compiler::jit::JitProgram::compile(&kensa_compiler::lower::lower(&checked)).unwrap();
+        prop_assert!(jit.indexed_rules() > 0, "the rule set exercises the index");
+        let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+        let diff = first_difference(&src, &src, &lines);
+        prop_assert!(diff.is_none(), "{}\n{}", src, diff.unwrap_or_default());
+    }
+}
+
 #[test]
 fn the_harness_catches_a_real_difference() {
     let a = format!("ruleset d {{{DECLS} rule r -> block when amount > 1 }}");

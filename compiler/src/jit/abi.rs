@@ -7,10 +7,11 @@
 //! "missing" instead, so no unwinding ever crosses into generated code.
 
 use crate::interp::{self, Env};
-use crate::ir::{Node, VelocityId};
+use crate::ir::{ListId, Node, SetData, VelocityId};
 use crate::schema::FieldId;
 use crate::value::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 /// The native kinds generated code computes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,54 @@ pub enum Source {
     Field(FieldId),
     /// A velocity's value for this event.
     Velocity(VelocityId),
+    /// A string test on a field, by index in the program's predicates,
+    /// computed in Rust when the frame is filled (a bool).
+    Predicate(u32),
+}
+
+/// A string test on one field that generated code reads as a bool slot:
+/// the common string conditions of fraud rules (`currency == "JPY"`,
+/// `card.bin in prepaid_bins`, `ip.country in ("KP", "IR")`) cost a
+/// comparison or one lookup each, not a call into the interpreter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Predicate {
+    /// `field == value`, or `!=` when `negate`.
+    StrEq {
+        /// The field (a string).
+        field: FieldId,
+        /// The constant.
+        value: Arc<str>,
+        /// `!=`
+        negate: bool,
+    },
+    /// `field in (...)`
+    InSet {
+        /// The field.
+        field: FieldId,
+        /// The inline set.
+        set: Arc<SetData>,
+    },
+    /// `field in list`
+    InList {
+        /// The field.
+        field: FieldId,
+        /// The list.
+        list: ListId,
+    },
+}
+
+impl Predicate {
+    /// The truth of the test for this event (`None`: missing).
+    pub fn truth(&self, env: &dyn Env) -> Option<bool> {
+        match self {
+            Predicate::StrEq { field, value, negate } => match env.field(*field) {
+                Value::Str(s) => Some((**s == **value) != *negate),
+                _ => None,
+            },
+            Predicate::InSet { field, set } => interp::member(set, env.field(*field)),
+            Predicate::InList { field, list } => interp::member(env.list(*list), env.field(*field)),
+        }
+    }
 }
 
 /// The values generated code reads: one 8-byte cell and one presence byte
@@ -43,26 +92,44 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Fills the frame from an environment.
-    pub fn fill(&mut self, slots: &[(Source, Kind)], env: &dyn Env) {
+    /// Fills every slot from an environment.
+    pub fn fill(&mut self, slots: &[(Source, Kind)], predicates: &[Predicate], env: &dyn Env) {
         self.vals.resize(slots.len(), 0);
         self.present.resize(slots.len(), 0);
         for (i, (source, kind)) in slots.iter().enumerate() {
-            let v = match source {
-                Source::Field(f) => env.field(*f),
-                Source::Velocity(v) => env.velocity(*v),
-            };
-            let cell = match (kind, v) {
-                (Kind::F64, Value::Number(n)) => Some(n.to_bits()),
-                (Kind::I64, Value::Timestamp(t) | Value::Duration(t)) => Some(u64::from_ne_bytes(t.to_ne_bytes())),
-                (Kind::Bool, Value::Bool(b)) => Some(u64::from(*b)),
-                _ => None,
-            };
-            if let (Some(val), Some(present)) = (self.vals.get_mut(i), self.present.get_mut(i)) {
-                *val = cell.unwrap_or(0);
-                *present = u8::from(cell.is_some());
+            self.fill_slot(i, *source, *kind, predicates, env);
+        }
+    }
+
+    /// Fills the slots at `which` again (the score's, between the phases).
+    pub fn refill(&mut self, which: &[usize], slots: &[(Source, Kind)], predicates: &[Predicate], env: &dyn Env) {
+        for &i in which {
+            if let Some((source, kind)) = slots.get(i) {
+                self.fill_slot(i, *source, *kind, predicates, env);
             }
         }
+    }
+
+    fn fill_slot(&mut self, i: usize, source: Source, kind: Kind, predicates: &[Predicate], env: &dyn Env) {
+        let cell = match source {
+            Source::Field(f) => native_cell(kind, env.field(f)),
+            Source::Velocity(v) => native_cell(kind, env.velocity(v)),
+            Source::Predicate(p) => predicates.get(p as usize).and_then(|p| p.truth(env)).map(u64::from),
+        };
+        if let (Some(val), Some(present)) = (self.vals.get_mut(i), self.present.get_mut(i)) {
+            *val = cell.unwrap_or(0);
+            *present = u8::from(cell.is_some());
+        }
+    }
+}
+
+/// A value as a frame cell of `kind`; `None` when missing (or of another kind).
+fn native_cell(kind: Kind, v: &Value) -> Option<u64> {
+    match (kind, v) {
+        (Kind::F64, Value::Number(n)) => Some(n.to_bits()),
+        (Kind::I64, Value::Timestamp(t) | Value::Duration(t)) => Some(u64::from_ne_bytes(t.to_ne_bytes())),
+        (Kind::Bool, Value::Bool(b)) => Some(u64::from(*b)),
+        _ => None,
     }
 }
 

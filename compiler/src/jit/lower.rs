@@ -7,7 +7,7 @@
 //! built-in other than `abs`/`min`/`max`, is handed to a helper that runs
 //! the interpreter on it (see `abi.rs`).
 
-use super::abi::{Kind, Source};
+use super::abi::{Kind, Predicate, Source};
 use crate::builtins::Builtin;
 use crate::ir::{ArithOp, CmpOp, Node, Program};
 use crate::value::Value;
@@ -72,6 +72,32 @@ pub fn kind_of(program: &Program, node: &Node) -> NodeKind {
     }
 }
 
+/// The string test `node` is, when it is one a frame slot can hold.
+pub fn predicate_of(program: &Program, node: &Node) -> Option<Predicate> {
+    let string_field = |n: &Node| match n {
+        Node::Field(f) if program.schema.fields().get(f.0 as usize).is_some_and(|x| x.ty == TypeName::String) => Some(*f),
+        _ => None,
+    };
+    match node {
+        Node::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) => {
+            let (field, value) = match (&**a, &**b) {
+                (x, Node::Const(Value::Str(s))) | (Node::Const(Value::Str(s)), x) => (string_field(x)?, s.clone()),
+                _ => return None,
+            };
+            Some(Predicate::StrEq { field, value, negate: *op == CmpOp::Ne })
+        }
+        Node::InSet(x, set) => match &**x {
+            Node::Field(field) => Some(Predicate::InSet { field: *field, set: set.clone() }),
+            _ => None,
+        },
+        Node::InList(x, list) => match &**x {
+            Node::Field(field) => Some(Predicate::InList { field: *field, list: *list }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A node's compiled value: `v` (f64, i64 or i8) and `missing` (i8).
 #[derive(Clone, Copy)]
 struct Val {
@@ -99,6 +125,8 @@ pub struct Translator<'a, 'b> {
     pub slots: &'a mut Vec<(Source, Kind)>,
     /// Subtrees for the interpreter, shared likewise.
     pub fallback: &'a mut Vec<Node>,
+    /// String tests read as bool slots, shared likewise.
+    pub predicates: &'a mut Vec<Predicate>,
     /// The helpers.
     pub helpers: &'a Helpers,
     /// The function's parameters: vals, present, ctx.
@@ -144,6 +172,16 @@ impl Translator<'_, '_> {
             NodeKind::Other => return self.missing_of(want),
             NodeKind::Native(k) if k != want => return self.missing_of(want),
             NodeKind::Native(_) => {}
+        }
+        if let Some(p) = predicate_of(self.program, node) {
+            let index = match self.predicates.iter().position(|q| *q == p) {
+                Some(i) => i,
+                None => {
+                    self.predicates.push(p);
+                    self.predicates.len() - 1
+                }
+            };
+            return self.load(Source::Predicate(u32::try_from(index).unwrap_or(u32::MAX)), Kind::Bool);
         }
         if !self.is_native(node) {
             return self.fallback(node, want);

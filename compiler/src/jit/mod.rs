@@ -14,13 +14,15 @@
 #![allow(unsafe_code)] // calling generated code and reading helper contexts
 
 pub mod abi;
+pub mod index;
 pub mod lower;
 
 use crate::check::Phase;
 use crate::interp::Env;
 use crate::ir::{Node, Program};
-use abi::{FallbackCtx, Frame, Kind, PhaseFn, Source};
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, UserFuncName};
+use abi::{FallbackCtx, Frame, Kind, PhaseFn, Predicate, Source};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, UserFuncName, Value as Ssa};
+use index::PhaseIndex;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -52,19 +54,57 @@ pub struct JitProgram {
     module: Mutex<Option<JITModule>>,
     phase_one: PhaseFn,
     phase_two: PhaseFn,
+    /// The chunk functions of indexed rules.
+    chunks: Vec<ChunkFn>,
+    /// Per phase: the indexed rules, by the values that select them.
+    index: [PhaseIndex; 2],
     slots: Vec<(Source, Kind)>,
+    /// The slots phase 2 fills again: the score's.
+    score_slots: Vec<usize>,
+    predicates: Vec<Predicate>,
     fallback: Vec<Node>,
 }
 
+/// The signature of a chunk function: evaluates the indexed rule at entry
+/// `local` of its table and returns 0, 1 or 2 (false, true, missing).
+type ChunkFn = unsafe extern "C" fn(vals: *const u64, present: *const u8, ctx: *const u8, local: u32) -> u8;
+
+/// How many indexed rules one chunk function holds: compile time grows
+/// faster than linearly with a function's size, so large rule sets are
+/// split.
+pub const CHUNK_RULES: usize = 256;
+
 impl std::fmt::Debug for JitProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JitProgram").field("slots", &self.slots.len()).field("fallback", &self.fallback.len()).finish()
+        f.debug_struct("JitProgram")
+            .field("slots", &self.slots.len())
+            .field("predicates", &self.predicates.len())
+            .field("chunks", &self.chunks.len())
+            .field("fallback", &self.fallback.len())
+            .finish()
     }
 }
 
-impl JitProgram {
-    /// Compiles every enabled rule of `program`.
-    pub fn compile(program: &Program) -> Result<JitProgram, JitError> {
+/// What every function of one program shares while it is compiled.
+struct Shared {
+    slots: Vec<(Source, Kind)>,
+    fallback: Vec<Node>,
+    predicates: Vec<Predicate>,
+}
+
+/// The module and what defining a function needs.
+struct Builder {
+    module: JITModule,
+    ctx: cranelift_codegen::Context,
+    fctx: FunctionBuilderContext,
+    truth: cranelift_module::FuncId,
+    number: cranelift_module::FuncId,
+    int: cranelift_module::FuncId,
+    ptr: types::Type,
+}
+
+impl Builder {
+    fn new() -> Result<Builder, JitError> {
         let mut flags = settings::builder();
         flags.set("use_colocated_libcalls", "false").map_err(err)?;
         flags.set("is_pic", "false").map_err(err)?;
@@ -88,54 +128,90 @@ impl JitProgram {
         let mut int_sig = module.make_signature();
         int_sig.params.extend([AbiParam::new(ptr), AbiParam::new(types::I32), AbiParam::new(ptr)]);
         int_sig.returns.push(AbiParam::new(types::I8));
-        let truth_id = module.declare_function("kensa_jit_truth", Linkage::Import, &truth_sig).map_err(err)?;
-        let number_id = module.declare_function("kensa_jit_number", Linkage::Import, &number_sig).map_err(err)?;
-        let int_id = module.declare_function("kensa_jit_int", Linkage::Import, &int_sig).map_err(err)?;
+        let truth = module.declare_function("kensa_jit_truth", Linkage::Import, &truth_sig).map_err(err)?;
+        let number = module.declare_function("kensa_jit_number", Linkage::Import, &number_sig).map_err(err)?;
+        let int = module.declare_function("kensa_jit_int", Linkage::Import, &int_sig).map_err(err)?;
+        let ctx = module.make_context();
+        Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, ptr })
+    }
 
-        let mut phase_sig = module.make_signature();
-        phase_sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    /// The signature `(vals, present, ctx, extra) -> returns`.
+    fn signature(&self, extra: Option<types::Type>, returns: Option<types::Type>) -> cranelift_codegen::ir::Signature {
+        let mut sig = self.module.make_signature();
+        sig.params.extend([AbiParam::new(self.ptr), AbiParam::new(self.ptr), AbiParam::new(self.ptr)]);
+        sig.params.extend(extra.map(AbiParam::new));
+        sig.returns.extend(returns.map(AbiParam::new));
+        sig
+    }
 
-        let mut ctx = module.make_context();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut slots = Vec::new();
-        let mut fallback = Vec::new();
-        let mut ids = Vec::new();
-        for (n, phase) in [Phase::One, Phase::Two].into_iter().enumerate() {
-            let name = format!("phase_{}", n + 1);
-            let id = module.declare_function(&name, Linkage::Local, &phase_sig).map_err(err)?;
-            ctx.func.signature = phase_sig.clone();
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            {
-                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let entry = b.create_block();
-                b.append_block_params_for_function_params(entry);
-                b.switch_to_block(entry);
-                let params = b.block_params(entry).to_vec();
-                let (Some(&vals), Some(&present), Some(&cx), Some(&out)) =
-                    (params.first(), params.get(1), params.get(2), params.get(3))
-                else {
-                    return Err(err("phase signature"));
-                };
-                let helpers = lower::Helpers {
-                    truth: module.declare_func_in_func(truth_id, b.func),
-                    number: module.declare_func_in_func(number_id, b.func),
-                    int: module.declare_func_in_func(int_id, b.func),
-                };
-                let mut t = lower::Translator {
-                    b: &mut b,
-                    program,
-                    slots: &mut slots,
-                    fallback: &mut fallback,
-                    helpers: &helpers,
-                    vals,
-                    present,
-                    ctx: cx,
-                    ptr,
-                };
-                for (i, rule) in program.rules.iter().enumerate() {
-                    if rule.phase != phase || !rule.enabled {
-                        continue;
-                    }
+    /// Declares and defines one function; `body` gets a translator at the
+    /// entry block and the fourth parameter, and ends every block it makes.
+    fn define(
+        &mut self,
+        name: &str,
+        sig: cranelift_codegen::ir::Signature,
+        program: &Program,
+        shared: &mut Shared,
+        body: impl FnOnce(&mut lower::Translator<'_, '_>, Ssa) -> Result<(), JitError>,
+    ) -> Result<cranelift_module::FuncId, JitError> {
+        let id = self.module.declare_function(name, Linkage::Local, &sig).map_err(err)?;
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let params = b.block_params(entry).to_vec();
+            let (Some(&vals), Some(&present), Some(&cx), Some(&extra)) = (params.first(), params.get(1), params.get(2), params.get(3))
+            else {
+                return Err(err("function signature"));
+            };
+            let helpers = lower::Helpers {
+                truth: self.module.declare_func_in_func(self.truth, b.func),
+                number: self.module.declare_func_in_func(self.number, b.func),
+                int: self.module.declare_func_in_func(self.int, b.func),
+            };
+            let mut t = lower::Translator {
+                b: &mut b,
+                program,
+                slots: &mut shared.slots,
+                fallback: &mut shared.fallback,
+                predicates: &mut shared.predicates,
+                helpers: &helpers,
+                vals,
+                present,
+                ctx: cx,
+                ptr: self.ptr,
+            };
+            body(&mut t, extra)?;
+            b.seal_all_blocks();
+            b.finalize(self.module.target_config());
+        }
+        self.module.define_function(id, &mut self.ctx).map_err(err)?;
+        self.module.clear_context(&mut self.ctx);
+        Ok(id)
+    }
+}
+
+impl JitProgram {
+    /// Compiles every enabled rule of `program`: per phase, one function
+    /// for the rules that are not indexed, and chunk functions for the
+    /// indexed ones (see `index.rs`).
+    pub fn compile(program: &Program) -> Result<JitProgram, JitError> {
+        let mut bld = Builder::new()?;
+        let mut shared = Shared { slots: Vec::new(), fallback: Vec::new(), predicates: Vec::new() };
+        let phases = [Phase::One, Phase::Two];
+        let mut phase_ids = Vec::new();
+        let mut indexed: Vec<(usize, index::Guarded)> = Vec::new();
+        for (n, phase) in phases.into_iter().enumerate() {
+            let in_phase = |i: usize| program.rules.get(i).is_some_and(|r| r.phase == phase && r.enabled);
+            let (rest, guarded) = index::plan(program, in_phase);
+            indexed.extend(guarded.into_iter().map(|g| (n, g)));
+            let sig = bld.signature(Some(bld.ptr), None);
+            let id = bld.define(&format!("phase_{}", n + 1), sig, program, &mut shared, |t, out| {
+                for i in rest {
+                    let Some(rule) = program.rules.get(i) else { continue };
                     let (v, missing) = t.condition(&rule.when);
                     // out[i] = missing ? 2 : v
                     let two = t.b.ins().iconst(types::I8, 2);
@@ -143,54 +219,163 @@ impl JitProgram {
                     let offset = i32::try_from(i).map_err(err)?;
                     t.b.ins().store(MemFlagsData::trusted(), answer, out, offset);
                 }
-                b.ins().return_(&[]);
-                b.seal_all_blocks();
-                b.finalize(module.target_config());
-            }
-            module.define_function(id, &mut ctx).map_err(err)?;
-            module.clear_context(&mut ctx);
-            ids.push(id);
+                t.b.ins().return_(&[]);
+                Ok(())
+            })?;
+            phase_ids.push(id);
         }
-        module.finalize_definitions().map_err(err)?;
-        let (Some(&one), Some(&two)) = (ids.first(), ids.get(1)) else {
+
+        let mut chunk_ids = Vec::new();
+        for (c, rules) in indexed.chunks(CHUNK_RULES).enumerate() {
+            let sig = bld.signature(Some(types::I32), Some(types::I8));
+            let id = bld.define(&format!("chunk_{c}"), sig, program, &mut shared, |t, local| {
+                let blocks: Vec<_> = rules.iter().map(|_| t.b.create_block()).collect();
+                let otherwise = t.b.create_block();
+                let default_call = t.b.func.dfg.block_call(otherwise, &[]);
+                let calls: Vec<_> = blocks.iter().map(|blk| t.b.func.dfg.block_call(*blk, &[])).collect();
+                let table = t.b.create_jump_table(JumpTableData::new(default_call, &calls));
+                t.b.ins().br_table(local, table);
+                for ((_, g), blk) in rules.iter().zip(&blocks) {
+                    t.b.switch_to_block(*blk);
+                    let (v, missing) = t.condition(&g.body);
+                    let two = t.b.ins().iconst(types::I8, 2);
+                    let answer = t.b.ins().select(missing, two, v);
+                    t.b.ins().return_(&[answer]);
+                }
+                t.b.switch_to_block(otherwise);
+                let zero = t.b.ins().iconst(types::I8, 0);
+                t.b.ins().return_(&[zero]);
+                Ok(())
+            })?;
+            chunk_ids.push(id);
+        }
+
+        bld.module.finalize_definitions().map_err(err)?;
+        let (Some(&one), Some(&two)) = (phase_ids.first(), phase_ids.get(1)) else {
             return Err(err("phase functions"));
         };
-        // SAFETY: both functions were defined with `phase_sig`, which is the
-        // C signature of `PhaseFn`; the module is kept alive in `self`.
-        let (phase_one, phase_two) = unsafe {
+        // SAFETY: the phase functions were defined with the signature
+        // `(ptr, ptr, ptr, ptr)`, the C signature of `PhaseFn`, and the chunk
+        // functions with `(ptr, ptr, ptr, i32) -> i8`, that of `ChunkFn`; the
+        // module is kept alive in `self`.
+        let (phase_one, phase_two, chunks) = unsafe {
             (
-                std::mem::transmute::<*const u8, PhaseFn>(module.get_finalized_function(one)),
-                std::mem::transmute::<*const u8, PhaseFn>(module.get_finalized_function(two)),
+                std::mem::transmute::<*const u8, PhaseFn>(bld.module.get_finalized_function(one)),
+                std::mem::transmute::<*const u8, PhaseFn>(bld.module.get_finalized_function(two)),
+                chunk_ids
+                    .iter()
+                    .map(|id| std::mem::transmute::<*const u8, ChunkFn>(bld.module.get_finalized_function(*id)))
+                    .collect(),
             )
         };
-        Ok(JitProgram { module: Mutex::new(Some(module)), phase_one, phase_two, slots, fallback })
+        let mut index = [PhaseIndex::default(), PhaseIndex::default()];
+        for (k, (phase, g)) in indexed.iter().enumerate() {
+            let entry = index::Entry {
+                rule: u32::try_from(g.rule).map_err(err)?,
+                chunk: u32::try_from(k / CHUNK_RULES).map_err(err)?,
+                local: u32::try_from(k % CHUNK_RULES).map_err(err)?,
+            };
+            if let Some(ix) = index.get_mut(*phase) {
+                ix.insert(g.field, &g.keys, entry);
+            }
+        }
+        let score_slots = shared
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, _))| *s == Source::Field(program.score_field))
+            .map(|(i, _)| i)
+            .collect();
+        Ok(JitProgram {
+            module: Mutex::new(Some(bld.module)),
+            phase_one,
+            phase_two,
+            chunks,
+            index,
+            slots: shared.slots,
+            score_slots,
+            predicates: shared.predicates,
+            fallback: shared.fallback,
+        })
     }
 
-    /// Runs one phase: `out[i]` becomes 0, 1 or 2 (false, true, missing) for
-    /// every enabled rule `i` of that phase; other entries are untouched.
-    /// `out` must hold one byte per rule of the program.
+    /// Runs one phase: `out[i]` becomes 1 for every enabled rule `i` of that
+    /// phase that is true, and 0 or 2 (false, missing) for the others, except
+    /// that an indexed rule the event cannot select is 0 without being
+    /// evaluated. Other entries are untouched, unless the phase has indexed
+    /// rules: then every entry not of the phase is set to 0. `out` must hold
+    /// one byte per rule of the program. Phase 2 must follow phase 1 on the
+    /// same frame for the same event: it only refreshes the score's slots.
     pub fn run(&self, phase: Phase, env: &dyn Env, frame: &mut Frame, out: &mut [u8], rules: usize) {
-        if out.len() < rules {
-            return;
-        }
-        frame.fill(&self.slots, env);
-        let ctx = FallbackCtx { env, nodes: &self.fallback };
-        let f = match phase {
-            Phase::One => self.phase_one,
-            Phase::Two => self.phase_two,
+        let Some(out) = out.get_mut(..rules) else { return };
+        let [index_one, index_two] = &self.index;
+        let (f, index) = match phase {
+            Phase::One => {
+                frame.fill(&self.slots, &self.predicates, env);
+                (self.phase_one, index_one)
+            }
+            Phase::Two => {
+                frame.refill(&self.score_slots, &self.slots, &self.predicates, env);
+                (self.phase_two, index_two)
+            }
         };
+        let ctx = FallbackCtx { env, nodes: &self.fallback };
+        let ctx_ptr = std::ptr::from_ref(&ctx).cast::<u8>();
+        if !index.is_empty() {
+            out.fill(0);
+        }
         // SAFETY: the frame holds one cell and one presence byte per slot the
-        // code reads (filled just above from the same `slots`); `out` holds a
+        // code reads (filled above from the same `slots`); `out` holds a
         // byte per rule, the highest offset the code writes; `ctx` outlives
         // the call; the code lives as long as `self` (CodeOutlivesCalls).
         unsafe {
-            f(frame.vals.as_ptr(), frame.present.as_ptr(), std::ptr::from_ref(&ctx).cast::<u8>(), out.as_mut_ptr());
+            f(frame.vals.as_ptr(), frame.present.as_ptr(), ctx_ptr, out.as_mut_ptr());
         }
+        index.candidates(env, |e| {
+            let Some(chunk) = self.chunks.get(e.chunk as usize) else { return };
+            // SAFETY: as above; `e.local` is an entry of this chunk's table
+            // (an index past it returns 0).
+            let answer = unsafe { chunk(frame.vals.as_ptr(), frame.present.as_ptr(), ctx_ptr, e.local) };
+            if let Some(slot) = out.get_mut(e.rule as usize) {
+                *slot = answer;
+            }
+        });
+    }
+
+    /// How many rules are indexed (evaluated only when selected).
+    pub fn indexed_rules(&self) -> usize {
+        self.index.iter().map(PhaseIndex::rules).sum()
     }
 
     /// How many subtrees the generated code hands to the interpreter.
     pub fn fallback_count(&self) -> usize {
         self.fallback.len()
+    }
+}
+
+/// Calls `f` with every `i` where `out[i] == 1` (a true rule after
+/// [`JitProgram::run`]), in order. Answers are 0, 1 or 2, so a word of eight
+/// answers holds a true rule exactly when one of its bytes has bit 0 set:
+/// words of false and missing rules are skipped eight at a time.
+pub fn for_each_true(out: &[u8], mut f: impl FnMut(usize)) {
+    const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+    let mut words = out.chunks_exact(8);
+    let mut base = 0;
+    for word in words.by_ref() {
+        let bits = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()) & LOW_BITS;
+        if bits != 0 {
+            for (k, b) in word.iter().enumerate() {
+                if *b == 1 {
+                    f(base + k);
+                }
+            }
+        }
+        base += 8;
+    }
+    for (k, b) in words.remainder().iter().enumerate() {
+        if *b == 1 {
+            f(base + k);
+        }
     }
 }
 
@@ -204,6 +389,22 @@ impl Drop for JitProgram {
             // SAFETY: the function pointers die with `self`, and no call can
             // be running: calls borrow `self` (CodeOutlivesCalls).
             unsafe { module.free_memory() };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_each_true;
+
+    #[test]
+    fn for_each_true_finds_every_true_answer_in_order() {
+        for len in [0usize, 1, 7, 8, 9, 16, 17, 100] {
+            let out: Vec<u8> = (0..len).map(|i| [0u8, 1, 2, 2, 0, 1, 0][i % 7]).collect();
+            let mut found = Vec::new();
+            for_each_true(&out, |i| found.push(i));
+            let expected: Vec<usize> = (0..len).filter(|i| out.get(*i) == Some(&1)).collect();
+            assert_eq!(found, expected, "length {len}");
         }
     }
 }
