@@ -31,15 +31,13 @@ pub enum Source {
     Field(FieldId),
     /// A velocity's value for this event.
     Velocity(VelocityId),
-    /// A string test on a field, by index in the program's predicates,
-    /// computed in Rust when the frame is filled (a bool).
-    Predicate(u32),
 }
 
-/// A string test on one field that generated code reads as a bool slot:
-/// the common string conditions of fraud rules (`currency == "JPY"`,
+/// A string test on one field that generated code asks for through
+/// [`kensa_jit_predicate`] when (and only when) evaluation reaches it: the
+/// common string conditions of fraud rules (`currency == "JPY"`,
 /// `card.bin in prepaid_bins`, `ip.country in ("KP", "IR")`) cost a
-/// comparison or one lookup each, not a call into the interpreter.
+/// comparison or one lookup each, not a walk of the interpreter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Predicate {
     /// `field == value`, or `!=` when `negate`.
@@ -93,29 +91,29 @@ pub struct Frame {
 
 impl Frame {
     /// Fills every slot from an environment.
-    pub fn fill(&mut self, slots: &[(Source, Kind)], predicates: &[Predicate], env: &dyn Env) {
+    pub fn fill(&mut self, slots: &[(Source, Kind)], env: &dyn Env) {
         self.vals.resize(slots.len(), 0);
         self.present.resize(slots.len(), 0);
         for (i, (source, kind)) in slots.iter().enumerate() {
-            self.fill_slot(i, *source, *kind, predicates, env);
+            self.fill_slot(i, *source, *kind, env);
         }
     }
 
     /// Fills the slots at `which` again (the score's, between the phases).
-    pub fn refill(&mut self, which: &[usize], slots: &[(Source, Kind)], predicates: &[Predicate], env: &dyn Env) {
+    pub fn refill(&mut self, which: &[usize], slots: &[(Source, Kind)], env: &dyn Env) {
         for &i in which {
             if let Some((source, kind)) = slots.get(i) {
-                self.fill_slot(i, *source, *kind, predicates, env);
+                self.fill_slot(i, *source, *kind, env);
             }
         }
     }
 
-    fn fill_slot(&mut self, i: usize, source: Source, kind: Kind, predicates: &[Predicate], env: &dyn Env) {
-        let cell = match source {
-            Source::Field(f) => native_cell(kind, env.field(f)),
-            Source::Velocity(v) => native_cell(kind, env.velocity(v)),
-            Source::Predicate(p) => predicates.get(p as usize).and_then(|p| p.truth(env)).map(u64::from),
+    fn fill_slot(&mut self, i: usize, source: Source, kind: Kind, env: &dyn Env) {
+        let v = match source {
+            Source::Field(f) => env.field(f),
+            Source::Velocity(v) => env.velocity(v),
         };
+        let cell = native_cell(kind, v);
         if let (Some(val), Some(present)) = (self.vals.get_mut(i), self.present.get_mut(i)) {
             *val = cell.unwrap_or(0);
             *present = u8::from(cell.is_some());
@@ -133,13 +131,34 @@ fn native_cell(kind: Kind, v: &Value) -> Option<u64> {
     }
 }
 
-/// What the helpers need: the environment and the subtrees generated code
-/// hands back to the interpreter, by index.
+/// What the helpers need: the environment, the subtrees generated code
+/// hands back to the interpreter, and the string tests, by index.
 pub struct FallbackCtx<'a> {
     /// The record, velocities and lists of this event.
     pub env: &'a dyn Env,
     /// Subtrees evaluated by the interpreter.
     pub nodes: &'a [Node],
+    /// String tests.
+    pub predicates: &'a [Predicate],
+}
+
+/// Truth of the string test `index`: 0 false, 1 true, 2 missing.
+///
+/// # Safety
+/// `ctx` points to a live [`FallbackCtx`] (the caller of the phase function
+/// passes one that outlives the call).
+#[allow(unsafe_code)]
+pub unsafe extern "C" fn kensa_jit_predicate(ctx: *const u8, index: u32) -> u8 {
+    let answer = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: see the function's contract.
+        let ctx = unsafe { &*(ctx.cast::<FallbackCtx<'_>>()) };
+        ctx.predicates.get(index as usize)?.truth(ctx.env)
+    }));
+    match answer {
+        Ok(Some(true)) => 1,
+        Ok(Some(false)) => 0,
+        _ => 2,
+    }
 }
 
 /// The signature of a compiled phase: reads the frame and writes, for each

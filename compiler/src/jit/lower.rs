@@ -113,6 +113,8 @@ pub struct Helpers {
     pub number: FuncRef,
     /// `kensa_jit_int(ctx, node, out) -> u8`
     pub int: FuncRef,
+    /// `kensa_jit_predicate(ctx, index) -> u8`
+    pub predicate: FuncRef,
 }
 
 /// Walks IR nodes into one function under construction.
@@ -125,7 +127,7 @@ pub struct Translator<'a, 'b> {
     pub slots: &'a mut Vec<(Source, Kind)>,
     /// Subtrees for the interpreter, shared likewise.
     pub fallback: &'a mut Vec<Node>,
-    /// String tests read as bool slots, shared likewise.
+    /// String tests, shared likewise.
     pub predicates: &'a mut Vec<Predicate>,
     /// The helpers.
     pub helpers: &'a Helpers,
@@ -181,7 +183,7 @@ impl Translator<'_, '_> {
                     self.predicates.len() - 1
                 }
             };
-            return self.load(Source::Predicate(u32::try_from(index).unwrap_or(u32::MAX)), Kind::Bool);
+            return self.predicate(index);
         }
         if !self.is_native(node) {
             return self.fallback(node, want);
@@ -415,6 +417,16 @@ impl Translator<'_, '_> {
             }
             Kind::Bool => self.missing_of(Kind::Bool),
         }
+    }
+
+    /// Asks the helper for string test `index` (only when reached).
+    fn predicate(&mut self, index: usize) -> Val {
+        let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
+        let call = self.b.ins().call(self.helpers.predicate, &[self.ctx, id]);
+        let answer = self.b.inst_results(call).first().copied().unwrap_or(id);
+        let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
+        let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
+        Val { v, missing }
     }
 
     /// Hands `node` to the interpreter through a helper.

@@ -100,6 +100,7 @@ struct Builder {
     truth: cranelift_module::FuncId,
     number: cranelift_module::FuncId,
     int: cranelift_module::FuncId,
+    predicate: cranelift_module::FuncId,
     ptr: types::Type,
 }
 
@@ -116,6 +117,7 @@ impl Builder {
         jb.symbol("kensa_jit_truth", abi::kensa_jit_truth as *const u8);
         jb.symbol("kensa_jit_number", abi::kensa_jit_number as *const u8);
         jb.symbol("kensa_jit_int", abi::kensa_jit_int as *const u8);
+        jb.symbol("kensa_jit_predicate", abi::kensa_jit_predicate as *const u8);
         let mut module = JITModule::new(jb);
         let ptr = module.target_config().pointer_type();
 
@@ -131,8 +133,10 @@ impl Builder {
         let truth = module.declare_function("kensa_jit_truth", Linkage::Import, &truth_sig).map_err(err)?;
         let number = module.declare_function("kensa_jit_number", Linkage::Import, &number_sig).map_err(err)?;
         let int = module.declare_function("kensa_jit_int", Linkage::Import, &int_sig).map_err(err)?;
+        // Same C signature as the truth helper.
+        let predicate = module.declare_function("kensa_jit_predicate", Linkage::Import, &truth_sig).map_err(err)?;
         let ctx = module.make_context();
-        Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, ptr })
+        Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, predicate, ptr })
     }
 
     /// The signature `(vals, present, ctx, extra) -> returns`.
@@ -171,6 +175,7 @@ impl Builder {
                 truth: self.module.declare_func_in_func(self.truth, b.func),
                 number: self.module.declare_func_in_func(self.number, b.func),
                 int: self.module.declare_func_in_func(self.int, b.func),
+                predicate: self.module.declare_func_in_func(self.predicate, b.func),
             };
             let mut t = lower::Translator {
                 b: &mut b,
@@ -311,15 +316,15 @@ impl JitProgram {
         let [index_one, index_two] = &self.index;
         let (f, index) = match phase {
             Phase::One => {
-                frame.fill(&self.slots, &self.predicates, env);
+                frame.fill(&self.slots, env);
                 (self.phase_one, index_one)
             }
             Phase::Two => {
-                frame.refill(&self.score_slots, &self.slots, &self.predicates, env);
+                frame.refill(&self.score_slots, &self.slots, env);
                 (self.phase_two, index_two)
             }
         };
-        let ctx = FallbackCtx { env, nodes: &self.fallback };
+        let ctx = FallbackCtx { env, nodes: &self.fallback, predicates: &self.predicates };
         let ctx_ptr = std::ptr::from_ref(&ctx).cast::<u8>();
         if !index.is_empty() {
             out.fill(0);
