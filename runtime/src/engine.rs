@@ -314,10 +314,9 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// An engine for a lowered program with its lists already parsed (in
-    /// declaration order, as `lists::load_dir` returns them).
-    /// INVARIANT (ListsMatch): `lists.len() == program.lists.len()`, each of
-    /// the declared kind; a missing one reads as an empty list.
+    /// An engine for a lowered program with its lists already parsed, in
+    /// declaration order and of the declared kinds (as `lists::load_dir`
+    /// returns them); a list left out is an error naming it.
     pub fn with_evaluator(program: Program, lists: Vec<Arc<SetData>>, evaluator: Evaluator) -> Result<Engine, JitError> {
         let given: Vec<(String, ListKind, Arc<SetData>)> =
             program.lists.iter().zip(lists).map(|(l, set)| (l.name.clone(), l.kind, set)).collect();
@@ -360,7 +359,7 @@ impl Engine {
 
     /// Decodes and decides one JSON event.
     pub fn decide_json(&self, json: &[u8], options: DecideOptions) -> Result<Decision, EventError> {
-        let active = self.active.load_full();
+        let active = self.active.load();
         let record = active.deployment.decoder().decode_bytes(json).inspect_err(|_| self.tracker.invalid_event())?;
         Ok(self.decide_on(&active, &record, options))
     }
