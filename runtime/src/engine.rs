@@ -3,7 +3,7 @@
 //! velocity state.
 //!
 //! Concurrency. Everything a decision needs (the active version, its lists,
-//! the shadow candidate) is one immutable [`Active`] value behind an
+//! the shadow candidate) is one immutable `Active` value behind an
 //! `ArcSwap`: a decision loads it once, without a lock, and finishes on it
 //! whatever is deployed meanwhile. Writers (deploys, list replacements,
 //! shadow changes) take the `writer` mutex, build the next `Active` completely
@@ -358,6 +358,14 @@ impl Engine {
     }
 
     /// Decodes and decides one JSON event.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// let engine = Engine::builder().build("r", "ruleset r { rule big -> block when amount > 1000 }").unwrap();
+    /// let d = engine.decide_json(br#"{"event": {"id": "p1"}, "amount": 5000}"#, DecideOptions::default()).unwrap();
+    /// assert_eq!((&*d.outcome, d.code, d.event_id.as_deref()), ("block", 30, Some("p1")));
+    /// let err = engine.decide_json(br#"{"amount": "lots"}"#, DecideOptions::default()).unwrap_err();
+    /// assert!(err.message.starts_with("amount: "));
+    /// ```
     pub fn decide_json(&self, json: &[u8], options: DecideOptions) -> Result<Decision, EventError> {
         let active = self.active.load();
         let record = active.deployment.decoder().decode_bytes(json).inspect_err(|_| self.tracker.invalid_event())?;
@@ -367,6 +375,14 @@ impl Engine {
     /// Decides a record on the active version and, unless a dry run,
     /// records it into the velocity windows. A record of an older schema is
     /// read by path.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// # use kensa_compiler::value::Value;
+    /// let engine = Engine::builder().build("r", "ruleset r { rule big -> block when amount > 1000 }").unwrap();
+    /// let mut record = engine.new_record();
+    /// record.set_path("amount", Value::number(20.0)).unwrap();
+    /// assert_eq!(&*engine.decide(&record, DecideOptions::default()).outcome, "none");
+    /// ```
     pub fn decide(&self, record: &Record, options: DecideOptions) -> Decision {
         let active = self.active.load();
         self.decide_on(&active, record, options)
@@ -374,6 +390,16 @@ impl Engine {
 
     /// Decides without recording anything: the same as
     /// `decide(record, DecideOptions { dry_run: true, .. })`.
+    /// ```
+    /// # use kensa_runtime::Engine;
+    /// let engine = Engine::builder()
+    ///     .build("r", "ruleset r { velocity n = count() by card.hash over 1h rule again -> alert when n > 1 }")
+    ///     .unwrap();
+    /// let record = engine.decode(br#"{"event": {"time": 1}, "card": {"hash": "c"}}"#).unwrap();
+    /// engine.dry_run(&record);
+    /// assert_eq!(&*engine.dry_run(&record).outcome, "none", "the first dry run recorded nothing");
+    /// assert_eq!(engine.velocity_stats().entries, 0);
+    /// ```
     pub fn dry_run(&self, record: &Record) -> Decision {
         self.decide(record, DecideOptions { dry_run: true, explain: false })
     }
@@ -414,6 +440,17 @@ impl Engine {
     /// Compiles and deploys a rule set (text or JSON; `name` labels its
     /// diagnostics), then swaps it in. Decisions in flight finish on the
     /// version they started with. On any error nothing changes.
+    /// ```
+    /// # use kensa_runtime::{DeployError, Engine};
+    /// let engine = Engine::builder().build("v1.kensa", "ruleset r { rule big -> block when amount > 1000 }").unwrap();
+    /// let v2 = engine.deploy("v2.kensa", "ruleset r { rule big -> block when amount > 500 }").unwrap();
+    /// assert_eq!((v2.0, engine.active_version()), (2, v2));
+    /// let Err(DeployError::Rules { rendered, .. }) = engine.deploy("v3.kensa", "ruleset r { rule x -> block when amont > 1 }") else {
+    ///     panic!("a misspelt field is rejected")
+    /// };
+    /// assert!(rendered.starts_with("v3.kensa:1:"), "{rendered}");
+    /// assert_eq!(engine.active_version(), v2);
+    /// ```
     pub fn deploy(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
         let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
         self.deploy_program(program)
@@ -446,6 +483,18 @@ impl Engine {
     }
 
     /// The lists, to replace one without recompiling the rule set.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// let engine = Engine::builder()
+    ///     .list("bad_ips", "10.0.0.0/8")
+    ///     .build("r", "ruleset r { list bad_ips: ip rule listed -> block when ip.address in bad_ips }")
+    ///     .unwrap();
+    /// let event = br#"{"ip": {"address": "192.168.7.7"}}"#;
+    /// assert_eq!(&*engine.decide_json(event, DecideOptions::default()).unwrap().outcome, "none");
+    /// engine.lists().replace("bad_ips", b"192.168.0.0/16\n").unwrap();
+    /// assert_eq!(&*engine.decide_json(event, DecideOptions::default()).unwrap().outcome, "block");
+    /// assert!(engine.lists().replace("bad_ips", b"not an address").is_err(), "and the old content stays");
+    /// ```
     pub fn lists(&self) -> Lists<'_> {
         Lists { engine: self }
     }
@@ -456,6 +505,15 @@ impl Engine {
     /// velocities that production records by the same definition read
     /// production state; the others get their own state. Never writes
     /// production state.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// let engine = Engine::builder().build("r", "ruleset r { rule big -> block when amount > 1000 }").unwrap();
+    /// engine.deploy_shadow("c", "ruleset r { rule big -> block when amount > 100 }").unwrap();
+    /// let d = engine.decide_json(br#"{"amount": 500}"#, DecideOptions::default()).unwrap();
+    /// assert_eq!(&*d.outcome, "none", "the candidate never decides");
+    /// let report = engine.shadow_report().unwrap();
+    /// assert_eq!(report.pairs.get(&("none".into(), "block".into())), Some(&1));
+    /// ```
     pub fn deploy_shadow(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
         let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
         let mut registry = self.writer.lock();
@@ -490,6 +548,13 @@ impl Engine {
     }
 
     /// The counters since the engine was built.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// let engine = Engine::builder().build("r", "ruleset r { rule big -> block when amount > 1000 }").unwrap();
+    /// engine.decide_json(br#"{"amount": 5000}"#, DecideOptions::default()).unwrap();
+    /// let c = engine.counters();
+    /// assert_eq!((c.decisions, c.outcomes["block"], c.rule_hits["big"]), (1, 1, 1));
+    /// ```
     pub fn counters(&self) -> Counters {
         self.tracker.snapshot()
     }
@@ -511,6 +576,22 @@ impl Engine {
 
     /// Saves the velocity state to `path` atomically (see
     /// [`crate::store::snapshot`]).
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine, VelocityStore};
+    /// # use std::sync::Arc;
+    /// let rules = "ruleset r { velocity n = count() by card.hash over 1h rule again -> alert when n > 1 }";
+    /// let event = br#"{"event": {"time": 1}, "card": {"hash": "c"}}"#;
+    /// let engine = Engine::builder().build("r", rules).unwrap();
+    /// engine.decide_json(event, DecideOptions::default()).unwrap();
+    /// let path = std::env::temp_dir().join(format!("kensa-doc-{}.kvs", std::process::id()));
+    /// engine.save_velocities(&path).unwrap();
+    /// // After a restart: restore, then deploy; the window holds the first event.
+    /// let store = Arc::new(VelocityStore::new());
+    /// store.restore_snapshot(&path).unwrap();
+    /// let restarted = Engine::builder().velocity_store(store).build("r", rules).unwrap();
+    /// assert_eq!(&*restarted.decide_json(event, DecideOptions::default()).unwrap().outcome, "alert");
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
     pub fn save_velocities(&self, path: &Path) -> Result<(), SnapshotError> {
         self.store.save_snapshot(path)
     }
