@@ -7,6 +7,7 @@
 use crate::decision::{format_time, Decision};
 use crate::record::Record;
 use kensa_compiler::ir::Program;
+use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
 use kensa_dsl::literal::{format_number, json_number};
 use serde_json::{json, Map, Value as Json};
@@ -107,18 +108,34 @@ pub struct Replayed {
     pub fraud: bool,
 }
 
+/// Where the result row's fields are in a program's records, looked up
+/// once per replay rather than once per event.
+#[derive(Clone, Copy, Debug)]
+pub struct RowFields {
+    customer_id: Option<FieldId>,
+    amount: Option<FieldId>,
+}
+
+impl RowFields {
+    /// The slots of `customer.id` and `amount` in `program`'s schema.
+    pub fn of(program: &Program) -> RowFields {
+        let slot = |path: &str| program.schema.lookup(path).map(|(f, _)| f);
+        RowFields { customer_id: slot("customer.id"), amount: slot("amount") }
+    }
+}
+
 impl Replayed {
     /// The facts of a decided record.
-    pub fn new(program: &Program, record: &Record, decision: Decision, time: i64, fraud: bool) -> Replayed {
-        let field = |path: &str| program.schema.lookup(path).map(|(f, _)| record.get(f));
+    pub fn new(fields: RowFields, record: &Record, decision: Decision, time: i64, fraud: bool) -> Replayed {
+        let field = |f: Option<FieldId>| f.map(|f| record.get(f));
         Replayed {
             decision,
             time,
-            customer_id: match field("customer.id") {
+            customer_id: match field(fields.customer_id) {
                 Some(Value::Str(s)) => Some(s.to_string()),
                 _ => None,
             },
-            amount: match field("amount") {
+            amount: match field(fields.amount) {
                 Some(Value::Number(n)) => Some(*n),
                 _ => None,
             },
@@ -194,6 +211,16 @@ impl Caught {
             "precision_amount": ratio(self.fraud.amount, self.all.amount),
             "recall_amount": ratio(self.fraud.amount, total_fraud.amount),
         })
+    }
+}
+
+/// Adds `n` to the count under `name`, allocating the key only the first time.
+fn count_by_name(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
+    match counts.get_mut(name) {
+        Some(c) => *c += n,
+        None => {
+            counts.insert(name.to_string(), n);
+        }
     }
 }
 
@@ -318,9 +345,12 @@ impl Tally {
                 }
             }
         }
-        *self.score_levels.entry(d.score_level.as_str().to_string()).or_default() += 1;
+        count_by_name(&mut self.score_levels, d.score_level.as_str(), 1);
         let day = self.days.entry(r.time.div_euclid(86_400_000)).or_default();
-        day.decisions.entry(d.outcome.to_string()).or_default().add(amount);
+        match day.decisions.get_mut(&*d.outcome) {
+            Some(ca) => ca.add(amount),
+            None => day.decisions.entry(d.outcome.to_string()).or_default().add(amount),
+        }
         if r.fraud {
             if stopped {
                 day.fraud_stopped.add(amount);

@@ -37,19 +37,44 @@ pub enum KeyPart {
 impl KeyPart {
     /// The key part of a scalar value; `None` for missing (and lists).
     pub fn of(v: &Value) -> Option<KeyPart> {
-        Some(match v {
-            Value::Str(s) => KeyPart::Str(s.clone()),
-            Value::Number(n) => KeyPart::Num(if *n == 0.0 { 0 } else { n.to_bits() }),
-            Value::Ip(a) => KeyPart::Ip(ip_to_u128(*a)),
-            Value::Timestamp(t) | Value::Duration(t) => KeyPart::Int(*t),
-            Value::Bool(b) => KeyPart::Bool(*b),
-            Value::Missing | Value::StrList(_) => return None,
+        Some(match (v, PartRef::of(v)?) {
+            // The string's own `Arc`, not a copy of its text.
+            (Value::Str(s), _) => KeyPart::Str(s.clone()),
+            (_, PartRef::Num(n)) => KeyPart::Num(n),
+            (_, PartRef::Ip(a)) => KeyPart::Ip(a),
+            (_, PartRef::Int(t)) => KeyPart::Int(t),
+            (_, PartRef::Bool(b)) => KeyPart::Bool(b),
+            (_, PartRef::Str(_)) => return None,
         })
     }
 }
 
 /// A key tuple.
 pub type Key = Vec<KeyPart>;
+
+/// A [`KeyPart`] borrowed from its value: what `count_distinct` compares,
+/// without touching the strings' reference counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum PartRef<'a> {
+    Str(&'a str),
+    Num(u64),
+    Ip(u128),
+    Int(i64),
+    Bool(bool),
+}
+
+impl PartRef<'_> {
+    fn of(v: &Value) -> Option<PartRef<'_>> {
+        Some(match v {
+            Value::Str(s) => PartRef::Str(s),
+            Value::Number(n) => PartRef::Num(if *n == 0.0 { 0 } else { n.to_bits() }),
+            Value::Ip(a) => PartRef::Ip(ip_to_u128(*a)),
+            Value::Timestamp(t) | Value::Duration(t) => PartRef::Int(*t),
+            Value::Bool(b) => PartRef::Bool(*b),
+            Value::Missing | Value::StrList(_) => return None,
+        })
+    }
+}
 
 /// One recorded event of a window.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,9 +172,9 @@ fn fold<'a>(agg: AggKind, values: impl Iterator<Item = &'a Value>) -> Value {
             // Windows are mostly small: a vector with a linear check beats a
             // hash set until it grows, and allocates once.
             const SMALL: usize = 32;
-            let mut few: Vec<KeyPart> = Vec::new();
-            let mut many: Option<HashSet<KeyPart>> = None;
-            for part in values.filter_map(KeyPart::of) {
+            let mut few: Vec<PartRef<'_>> = Vec::new();
+            let mut many: Option<HashSet<PartRef<'_>>> = None;
+            for part in values.filter_map(PartRef::of) {
                 match many.as_mut() {
                     Some(set) => {
                         set.insert(part);

@@ -12,7 +12,7 @@ use crate::report;
 use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use kensa_compiler::value::Value;
-use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, Tally, CSV_HEADER};
+use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, RowFields, Tally, CSV_HEADER};
 use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
 use std::io::{BufWriter, IsTerminal, Read};
@@ -351,6 +351,7 @@ fn replay(
     let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
     let mut newest = i64::MIN;
     let time_field = candidate_version.program().event_time_field;
+    let row_fields = RowFields::of(candidate_version.program());
     let baseline_same_schema = baseline.as_ref().is_some_and(|b| b.active().schema() == candidate_version.schema());
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
@@ -379,7 +380,7 @@ fn replay(
             continue;
         }
         let fraud = labels.is_fraud(decision.event_id.as_deref());
-        let item = Reported { row: Replayed::new(candidate_version.program(), &record, decision, time, fraud), baseline: base_decision };
+        let item = Reported { row: Replayed::new(row_fields, &record, decision, time, fraud), baseline: base_decision };
         match setup.sample {
             None => sink.take(item)?,
             Some(n) => {
