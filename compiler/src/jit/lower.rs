@@ -312,16 +312,41 @@ impl Translator<'_, '_> {
         Val { v, missing }
     }
 
-    /// `and` (`decisive = false`) / `or` (`decisive = true`) with
-    /// short-circuit: the first operand that is not missing and equals
-    /// `decisive` ends the chain.
+    /// `and` (`decisive = false`) / `or` (`decisive = true`). Operands that
+    /// are cheap (native, no call) are combined first without branches:
+    /// Kleene `and`/`or` do not depend on order and they have no effects, and
+    /// a branch on data costs more than the comparisons it would skip. The
+    /// rest short-circuit: the first operand that is not missing and equals
+    /// `decisive` ends the chain before any later call is made.
     fn chain(&mut self, xs: &[Node], decisive: bool) -> Val {
+        let (cheap, costly): (Vec<&Node>, Vec<&Node>) = xs.iter().partition(|x| self.is_cheap(x));
+        let mut combined: Option<Val> = None;
+        for x in cheap {
+            let v = self.value(x, Kind::Bool);
+            combined = Some(match combined {
+                None => v,
+                Some(c) if decisive => self.or3(c, v),
+                Some(c) => self.and3(c, v),
+            });
+        }
+        if costly.is_empty() {
+            return combined.unwrap_or_else(|| {
+                // An empty chain: `and` of nothing is true, `or` false.
+                let v = self.flag(!decisive);
+                let missing = self.flag(false);
+                Val { v, missing }
+            });
+        }
         let done = self.b.create_block();
         let done_v = self.b.append_block_param(done, types::I8);
         let done_m = self.b.append_block_param(done, types::I8);
         let mut missing_so_far = self.flag(false);
-        for x in xs {
-            let xv = self.value(x, Kind::Bool);
+        let steps = combined.map(Ok).into_iter().chain(costly.into_iter().map(Err));
+        for step in steps {
+            let xv = match step {
+                Ok(v) => v,
+                Err(x) => self.value(x, Kind::Bool),
+            };
             let is_decisive = if decisive { xv.v } else { self.b.ins().bxor_imm_u(xv.v, 1) };
             let present = self.b.ins().bxor_imm_u(xv.missing, 1);
             let stop = self.b.ins().band(is_decisive, present);
@@ -338,6 +363,23 @@ impl Translator<'_, '_> {
         Val { v: done_v, missing: done_m }
     }
 
+    /// True when `node` compiles to native instructions only: no helper
+    /// call anywhere in it, so evaluating it eagerly costs a few cycles.
+    fn is_cheap(&self, node: &Node) -> bool {
+        if !self.is_native(node) || predicate_of(self.program, node).is_some() {
+            return false;
+        }
+        match node {
+            Node::Const(_) | Node::Field(_) | Node::Velocity(_) => true,
+            Node::Not(x) | Node::Neg(x) | Node::Is(x, _) => self.is_cheap(x),
+            Node::And(xs) | Node::Or(xs) => xs.iter().all(|x| self.is_cheap(x)),
+            Node::Arith(_, a, b) | Node::Compare(_, a, b) => self.is_cheap(a) && self.is_cheap(b),
+            Node::Between(x, lo, hi) => self.is_cheap(x) && self.is_cheap(lo) && self.is_cheap(hi),
+            Node::Call(c) => c.args.iter().all(|a| self.is_cheap(a)),
+            Node::InList(..) | Node::InSet(..) => false,
+        }
+    }
+
     /// Three-valued `and` of two computed conditions, without branches.
     fn and3(&mut self, a: Val, c: Val) -> Val {
         let a_false = self.known_false(a);
@@ -347,6 +389,22 @@ impl Translator<'_, '_> {
         let any_missing = self.b.ins().bor(a.missing, c.missing);
         let missing = self.b.ins().band(not_false, any_missing);
         Val { v: not_false, missing }
+    }
+
+    /// Three-valued `or` of two computed conditions, without branches.
+    fn or3(&mut self, a: Val, c: Val) -> Val {
+        let a_true = self.known_true(a);
+        let c_true = self.known_true(c);
+        let is_true = self.b.ins().bor(a_true, c_true);
+        let not_true = self.b.ins().bxor_imm_u(is_true, 1);
+        let any_missing = self.b.ins().bor(a.missing, c.missing);
+        let missing = self.b.ins().band(not_true, any_missing);
+        Val { v: is_true, missing }
+    }
+
+    fn known_true(&mut self, x: Val) -> Ssa {
+        let present = self.b.ins().bxor_imm_u(x.missing, 1);
+        self.b.ins().band(x.v, present)
     }
 
     fn known_false(&mut self, x: Val) -> Ssa {
