@@ -9,7 +9,7 @@
 //! exact values) and at most [`MAX_ENTRIES_PER_WINDOW`] entries (the oldest
 //! go first).
 
-use kensa_compiler::value::{ip_to_u128, Value};
+use kensa_compiler::value::{ip_to_u128, u128_to_ip, Value};
 use kensa_dsl::ast::AggKind;
 use hashbrown::HashSet;
 use std::cmp::Ordering;
@@ -46,6 +46,20 @@ impl KeyPart {
             (_, PartRef::Bool(b)) => KeyPart::Bool(b),
             (_, PartRef::Str(_)) => return None,
         })
+    }
+}
+
+impl KeyPart {
+    /// A value this key part is taken from ([`KeyPart::of`] gives it back;
+    /// an `Int` reads as a timestamp, which keys the same as a duration).
+    pub fn to_value(&self) -> Value {
+        match self {
+            KeyPart::Str(s) => Value::Str(s.clone()),
+            KeyPart::Num(bits) => Value::Number(f64::from_bits(*bits)),
+            KeyPart::Ip(a) => Value::Ip(u128_to_ip(*a)),
+            KeyPart::Int(t) => Value::Timestamp(*t),
+            KeyPart::Bool(b) => Value::Bool(*b),
+        }
     }
 }
 
@@ -240,6 +254,22 @@ mod tests {
         assert_eq!(fold(AggKind::CountDistinct, values.iter()), Value::Number(70.0));
         let few: Vec<Value> = ["a", "b", "a"].iter().map(|s| Value::str(s)).collect();
         assert_eq!(fold(AggKind::CountDistinct, few.iter()), Value::Number(2.0));
+    }
+
+    #[test]
+    fn a_key_part_comes_back_from_its_value() {
+        let parts = [
+            KeyPart::Str(Arc::from("c1")),
+            KeyPart::Num(2.5f64.to_bits()),
+            KeyPart::Num(0),
+            KeyPart::Ip(ip_to_u128("10.0.0.1".parse().unwrap())),
+            KeyPart::Ip(ip_to_u128("2001:db8::1".parse().unwrap())),
+            KeyPart::Int(-5),
+            KeyPart::Bool(true),
+        ];
+        for p in parts {
+            assert_eq!(KeyPart::of(&p.to_value()), Some(p));
+        }
     }
 
     #[test]

@@ -228,7 +228,7 @@ impl Translator<'_, '_> {
                     let (xv, lov, hiv) = (self.value(x, k), self.value(lo, k), self.value(hi, k));
                     let low = self.compare(CmpOp::Le, k, lov, xv);
                     let high = self.compare(CmpOp::Le, k, xv, hiv);
-                    self.and3(low, high)
+                    self.combine(low, high, false)
                 }
             },
             Node::Is(x, present) => {
@@ -325,8 +325,7 @@ impl Translator<'_, '_> {
             let v = self.value(x, Kind::Bool);
             combined = Some(match combined {
                 None => v,
-                Some(c) if decisive => self.or3(c, v),
-                Some(c) => self.and3(c, v),
+                Some(c) => self.combine(c, v, decisive),
             });
         }
         if costly.is_empty() {
@@ -380,37 +379,24 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Three-valued `and` of two computed conditions, without branches.
-    fn and3(&mut self, a: Val, c: Val) -> Val {
-        let a_false = self.known_false(a);
-        let c_false = self.known_false(c);
-        let is_false = self.b.ins().bor(a_false, c_false);
-        let not_false = self.b.ins().bxor_imm_u(is_false, 1);
+    /// Kleene `and` (`decisive = false`) / `or` (`decisive = true`) of two
+    /// computed conditions, without branches: decided when either is known
+    /// to be `decisive`, else missing when either is missing.
+    fn combine(&mut self, a: Val, c: Val, decisive: bool) -> Val {
+        let a_decides = self.known(a, decisive);
+        let c_decides = self.known(c, decisive);
+        let decided = self.b.ins().bor(a_decides, c_decides);
+        let undecided = self.b.ins().bxor_imm_u(decided, 1);
         let any_missing = self.b.ins().bor(a.missing, c.missing);
-        let missing = self.b.ins().band(not_false, any_missing);
-        Val { v: not_false, missing }
+        let missing = self.b.ins().band(undecided, any_missing);
+        Val { v: if decisive { decided } else { undecided }, missing }
     }
 
-    /// Three-valued `or` of two computed conditions, without branches.
-    fn or3(&mut self, a: Val, c: Val) -> Val {
-        let a_true = self.known_true(a);
-        let c_true = self.known_true(c);
-        let is_true = self.b.ins().bor(a_true, c_true);
-        let not_true = self.b.ins().bxor_imm_u(is_true, 1);
-        let any_missing = self.b.ins().bor(a.missing, c.missing);
-        let missing = self.b.ins().band(not_true, any_missing);
-        Val { v: is_true, missing }
-    }
-
-    fn known_true(&mut self, x: Val) -> Ssa {
+    /// 1 when `x` is present and equals `value`.
+    fn known(&mut self, x: Val, value: bool) -> Ssa {
+        let v = if value { x.v } else { self.b.ins().bxor_imm_u(x.v, 1) };
         let present = self.b.ins().bxor_imm_u(x.missing, 1);
-        self.b.ins().band(x.v, present)
-    }
-
-    fn known_false(&mut self, x: Val) -> Ssa {
-        let not_v = self.b.ins().bxor_imm_u(x.v, 1);
-        let present = self.b.ins().bxor_imm_u(x.missing, 1);
-        self.b.ins().band(not_v, present)
+        self.b.ins().band(v, present)
     }
 
     fn compare(&mut self, op: CmpOp, kind: Kind, x: Val, y: Val) -> Val {

@@ -155,8 +155,9 @@ fn write_payload(store: &VelocityStore, out: &mut Vec<u8>) {
 fn write_shard(shard: &Shard, lanes: usize, out: &mut Vec<u8>) {
     for e in &shard.table {
         put_len(out, e.key.len());
+        // A key part is written as the value it was taken from.
         for part in &e.key {
-            put_key_part(out, part);
+            put_value(out, &part.to_value());
         }
         let windows = e.windows.get(..lanes.min(e.windows.len())).unwrap_or(&[]);
         put_len(out, windows.len());
@@ -177,31 +178,6 @@ fn put_len(out: &mut Vec<u8>, n: usize) {
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_len(out, s.len());
     out.extend_from_slice(s.as_bytes());
-}
-
-fn put_key_part(out: &mut Vec<u8>, p: &KeyPart) {
-    match p {
-        KeyPart::Str(s) => {
-            out.push(0);
-            put_str(out, s);
-        }
-        KeyPart::Num(bits) => {
-            out.push(1);
-            out.extend_from_slice(&bits.to_le_bytes());
-        }
-        KeyPart::Ip(v) => {
-            out.push(2);
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        KeyPart::Int(v) => {
-            out.push(3);
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        KeyPart::Bool(b) => {
-            out.push(4);
-            out.push(u8::from(*b));
-        }
-    }
 }
 
 fn put_value(out: &mut Vec<u8>, v: &Value) {
@@ -370,14 +346,7 @@ impl Reader<'_> {
         String::from_utf8(slice.to_vec()).map_err(|_| "a string is not UTF-8".to_string())
     }
     fn key_part(&mut self) -> Result<KeyPart, String> {
-        Ok(match self.u8()? {
-            0 => KeyPart::Str(Arc::from(self.string()?)),
-            1 => KeyPart::Num(self.u64()?),
-            2 => KeyPart::Ip(u128::from_le_bytes(self.take::<16>()?)),
-            3 => KeyPart::Int(self.i64()?),
-            4 => KeyPart::Bool(self.bool()?),
-            t => return Err(format!("unknown key part tag {t}")),
-        })
+        KeyPart::of(&self.value()?).ok_or_else(|| "a key part is missing or a list".to_string())
     }
     fn bool(&mut self) -> Result<bool, String> {
         match self.u8()? {
