@@ -243,6 +243,7 @@ pub(crate) fn evaluate(
         score: score_number,
         score_level: ScoreLevel::of(score_number),
         explain,
+        version: d.version(),
     }
 }
 

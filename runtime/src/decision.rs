@@ -1,5 +1,6 @@
 //! Decisions and their JSON Lines form (SPEC sections 7 and 12).
 
+use crate::deployment::VersionId;
 use kensa_compiler::value::Value;
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
@@ -67,6 +68,9 @@ pub struct Decision {
     pub score_level: ScoreLevel,
     /// With `explain`: what each matched rule read.
     pub explain: Option<Vec<Explained>>,
+    /// The deployed version that decided (for a host's audit log; not part
+    /// of the JSON form, which the SPEC fixes).
+    pub version: VersionId,
 }
 
 impl Decision {
@@ -157,6 +161,7 @@ mod tests {
             score: Some(40.0),
             score_level: ScoreLevel::Low,
             explain: None,
+            version: VersionId(1),
         };
         assert_eq!(
             serde_json::to_string(&d.to_json()).unwrap(),

@@ -76,6 +76,8 @@ fn decisions_never_fail_and_each_comes_from_one_version_while_rules_and_lists_sw
                     let versions: Vec<usize> =
                         d.matched.iter().filter_map(|m| m.strip_prefix('v')).map(|n| n.parse().unwrap()).collect();
                     assert_eq!(versions.len(), 1, "{d:?}");
+                    // Rule `vN` is in version N + 1 (the first rule set is version 1).
+                    assert_eq!(d.version.0, versions[0] as u64 + 1, "{d:?}");
                     assert!(versions[0] >= last_version, "went back from v{last_version} to v{}", versions[0]);
                     last_version = versions[0];
                     // The list is either the old or the new content, never empty or half.
