@@ -30,11 +30,17 @@ use kensa_dsl::Diagnostic;
 /// Every error is returned, in source order: those of the reader and, when
 /// the reader could still build the tree, those of the checker.
 pub fn compile_source(text: &str) -> Result<CheckedRuleset, Vec<Diagnostic>> {
+    compile_source_against(text, Schema::payment())
+}
+
+/// As [`compile_source`], checking against `base`: the payment schema with
+/// the fields an embedding host declared (`Schema::with_host_field`).
+pub fn compile_source_against(text: &str, base: Schema) -> Result<CheckedRuleset, Vec<Diagnostic>> {
     let (ast, mut diags) = kensa_dsl::parse_ruleset_recovering(text);
     let Some(ast) = ast else {
         return Err(diags);
     };
-    match check(ast) {
+    match check::check_against(ast, base) {
         Ok(checked) if diags.is_empty() => Ok(checked),
         Ok(_) => Err(diags),
         Err(more) => {

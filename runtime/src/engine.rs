@@ -24,6 +24,7 @@ use crate::store::{StoreStats, VelocityStore};
 use arc_swap::ArcSwap;
 use kensa_compiler::ir::{Program, SetData};
 use kensa_compiler::jit::JitError;
+use kensa_compiler::Schema;
 use kensa_dsl::ast::ListKind;
 use kensa_dsl::{Diagnostic, SourceFile};
 use parking_lot::Mutex;
@@ -190,7 +191,6 @@ impl Registry {
 /// assert_eq!(&*d.outcome, "block");
 /// assert_eq!(d.score, Some(42.0));
 /// ```
-#[derive(Default)]
 pub struct EngineBuilder {
     evaluator: Evaluator,
     scorer: Option<Arc<dyn Scorer>>,
@@ -198,6 +198,21 @@ pub struct EngineBuilder {
     lists_dir: Option<PathBuf>,
     lists: Vec<(String, String, Vec<u8>)>,
     shadow_samples: Option<usize>,
+    schema: Schema,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> EngineBuilder {
+        EngineBuilder {
+            evaluator: Evaluator::default(),
+            scorer: None,
+            store: None,
+            lists_dir: None,
+            lists: Vec::new(),
+            shadow_samples: None,
+            schema: Schema::payment(),
+        }
+    }
 }
 
 impl EngineBuilder {
@@ -233,6 +248,15 @@ impl EngineBuilder {
         self
     }
 
+    /// The schema of the host's records: the built-in payment schema with
+    /// the fields the host adds (`Schema::payment().with_host_field(..)`).
+    /// Every rule set deployed is checked against it: it may read the host's
+    /// fields without declaring them (default: the payment schema).
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = schema;
+        self
+    }
+
     /// How many differing decisions a shadow report keeps (default 100).
     pub fn shadow_samples(mut self, n: usize) -> Self {
         self.shadow_samples = Some(n);
@@ -242,7 +266,7 @@ impl EngineBuilder {
     /// The engine with its first rule set (text or JSON; `name` labels its
     /// diagnostics), version 1.
     pub fn build(self, name: &str, source: &str) -> Result<Engine, DeployError> {
-        let program = compile(name, source)?;
+        let program = compile(name, source, &self.schema)?;
         self.build_program(program)
     }
 
@@ -271,14 +295,15 @@ impl EngineBuilder {
             evaluator: self.evaluator,
             tracker,
             shadow_samples: self.shadow_samples.unwrap_or(100),
+            schema: self.schema,
         })
     }
 }
 
-/// Compiles rule-set source (text or JSON) to a program.
-fn compile(name: &str, source: &str) -> Result<Program, DeployError> {
+/// Compiles rule-set source (text or JSON) against `schema` to a program.
+fn compile(name: &str, source: &str, schema: &Schema) -> Result<Program, DeployError> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-    match kensa_compiler::compile_source(source) {
+    match kensa_compiler::compile_source_against(source, schema.clone()) {
         Ok(checked) => Ok(kensa_compiler::lower::lower(&checked)),
         Err(mut diagnostics) => {
             kensa_dsl::diagnostic::sort_by_position(&mut diagnostics);
@@ -301,6 +326,8 @@ pub struct Engine {
     evaluator: Evaluator,
     tracker: Arc<Tracker>,
     shadow_samples: usize,
+    /// What deployed rule sets are checked against.
+    schema: Schema,
 }
 
 thread_local! {
@@ -452,7 +479,7 @@ impl Engine {
     /// assert_eq!(engine.active_version(), v2);
     /// ```
     pub fn deploy(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
-        let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
+        let program = compile(name, source, &self.schema).inspect_err(|_| self.tracker.update_failed())?;
         self.deploy_program(program)
     }
 
@@ -515,7 +542,7 @@ impl Engine {
     /// assert_eq!(report.pairs.get(&("none".into(), "block".into())), Some(&1));
     /// ```
     pub fn deploy_shadow(&self, name: &str, source: &str) -> Result<VersionId, DeployError> {
-        let program = compile(name, source).inspect_err(|_| self.tracker.update_failed())?;
+        let program = compile(name, source, &self.schema).inspect_err(|_| self.tracker.update_failed())?;
         let mut registry = self.writer.lock();
         let result = (|| {
             let own = VelocityStore::new();

@@ -385,3 +385,24 @@ proptest! {
         std::fs::remove_file(&path).ok();
     }
 }
+
+#[test]
+fn rule_sets_read_the_hosts_fields_without_declaring_them() {
+    use kensa_compiler::Schema;
+    use kensa_dsl::ast::TypeName;
+    let schema = Schema::payment().with_host_field("merchant.mcc", TypeName::String).unwrap();
+    let src = r#"ruleset r { rule gambling -> challenge when merchant.mcc == "7995" }"#;
+    let engine = Engine::builder().schema(schema).build("r", src).unwrap();
+    let mut record = engine.new_record();
+    record.set_path("merchant.mcc", Value::str("7995")).unwrap();
+    assert_eq!(&*engine.decide(&record, DecideOptions::default()).outcome, "challenge");
+    assert_eq!(&*decide(&engine, r#"{"merchant": {"mcc": "7995"}}"#).outcome, "challenge");
+    // Declared again with the host's type: accepted.
+    engine.deploy("r2", r#"ruleset r { field merchant.mcc: string rule g -> block when merchant.mcc == "7995" }"#).unwrap();
+    assert_eq!(&*decide(&engine, r#"{"merchant": {"mcc": "7995"}}"#).outcome, "block");
+    // With another type: rejected, naming the host's type.
+    let err = engine.deploy("r3", "ruleset r { field merchant.mcc: number rule g -> block when merchant.mcc > 1 }").unwrap_err();
+    assert!(err.to_string().contains("declared by the host as string"), "{err}");
+    // Without the host's schema the field is unknown.
+    assert!(matches!(Engine::builder().build("r", src), Err(DeployError::Rules { .. })));
+}

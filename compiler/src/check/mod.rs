@@ -39,9 +39,15 @@ pub struct CheckedRuleset {
 
 /// Resolves and type-checks a rule set against the built-in `payment` schema
 /// plus its own `field` declarations. Returns every error, in source order.
-pub fn check(mut ast: Ruleset) -> Result<CheckedRuleset, Vec<Diagnostic>> {
+pub fn check(ast: Ruleset) -> Result<CheckedRuleset, Vec<Diagnostic>> {
+    check_against(ast, Schema::payment())
+}
+
+/// As [`check`], against `base` (the payment schema with the fields an
+/// embedding host declared) instead of the payment schema alone.
+pub fn check_against(mut ast: Ruleset, base: Schema) -> Result<CheckedRuleset, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut schema = Schema::payment();
+    let mut schema = base;
     schema.declare(&ast.fields, &mut diags);
     let outcomes = Outcomes::from_decl(ast.outcomes.as_ref(), &mut diags);
 
