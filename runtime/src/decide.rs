@@ -156,9 +156,16 @@ pub(crate) fn evaluate(
             }
         }
     }
+    // What each velocity would record; nothing for one whose key is
+    // incomplete (it reads missing and records nothing).
     for v in &program.velocities {
-        s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
-        s.ofs.push(v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base)));
+        if s.key_ok.get(v.key_group).copied().unwrap_or(false) {
+            s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
+            s.ofs.push(v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base)));
+        } else {
+            s.qualifies.push(false);
+            s.ofs.push(Value::Missing);
+        }
     }
 
     // Read every velocity: one lock and one lookup per binding serve all of
