@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target for FUZZ_SECONDS seconds each (default 20)
+# Runs every cargo-fuzz target for FUZZ_SECONDS seconds each (default 10)
 # on the seed corpora in fuzz/corpus/<target>/, and fails on any crash or
 # mismatch. Installs cargo-fuzz when it is missing. libFuzzer's sanitizer
 # flags need a nightly feature; RUSTC_BOOTSTRAP=1 enables it on this
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${FUZZ_SECONDS:-20}"
+seconds="${FUZZ_SECONDS:-10}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz" >&2
   cargo install cargo-fuzz --locked --quiet

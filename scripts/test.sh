@@ -31,6 +31,6 @@ cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.k
 cargo run -q --release --locked -p kensa-runtime --example embed
 cargo run -q --release --locked -p kensa-runtime --example hot_swap -- 2
 
-# Every fuzz target for FUZZ_SECONDS (default 20) seconds; fails on any
+# Every fuzz target for FUZZ_SECONDS (default 10) seconds; fails on any
 # crash or JIT/interpreter mismatch.
 bash scripts/fuzz.sh
