@@ -303,7 +303,9 @@ fn run_phase(
     let in_phase = |r: &kensa_compiler::ir::RuleIr| r.enabled && r.phase == phase;
     match jit {
         Some(jit) => {
-            out.clear();
+            // No clearing: `run` writes every enabled rule of the phase
+            // (indexed ones included), and entries of the other phase are
+            // filtered out below.
             out.resize(program.rules.len(), 0);
             jit.run(phase, env, frame, out, program.rules.len());
             kensa_compiler::jit::for_each_true(out, |i| {

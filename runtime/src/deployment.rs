@@ -154,15 +154,6 @@ impl Deployment {
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
     }
-
-    /// The evaluator that runs this version.
-    pub fn evaluator(&self) -> Evaluator {
-        if self.jit.is_some() {
-            Evaluator::Jit
-        } else {
-            Evaluator::Interpreter
-        }
-    }
 }
 
 impl Drop for Deployment {

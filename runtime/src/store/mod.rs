@@ -149,11 +149,6 @@ impl VelocityStore {
 }
 
 impl SeriesGroup {
-    /// The key field paths.
-    pub fn key_paths(&self) -> &[String] {
-        &self.key_paths
-    }
-
     /// The lane of a series, registered when new. A lane registered with a
     /// shorter window is widened, so it keeps what the longest reader needs.
     pub fn lane(&self, series: &str, window_ms: i64) -> usize {
@@ -233,14 +228,6 @@ impl SeriesGroup {
         }
     }
 
-    /// Drops keys whose every window has gone idle, in every shard.
-    pub fn sweep(&self) {
-        for shard in self.shards.iter() {
-            let mut shard = shard.lock();
-            let windows_ms: Vec<i64> = self.lanes.lock().iter().map(|l| l.window_ms).collect();
-            sweep(&mut shard, &windows_ms);
-        }
-    }
 }
 
 fn sweep(shard: &mut Shard, windows_ms: &[i64]) {
