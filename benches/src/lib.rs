@@ -58,6 +58,9 @@ impl Env for RecordEnv<'_> {
     fn list(&self, id: ListId) -> &SetData {
         self.lists.get(id.0 as usize).map_or(&EMPTY, |l| l)
     }
+    fn values(&self) -> Option<(&[Value], &[Value])> {
+        Some((&self.record.slots, &[]))
+    }
 }
 
 /// Events for the stateless benches: varied amounts, scores and currencies.

@@ -17,6 +17,14 @@ pub trait Env {
     fn velocity(&self, id: VelocityId) -> &Value;
     /// A declared list's members.
     fn list(&self, id: ListId) -> &SetData;
+    /// Every field's value by [`FieldId`] and every velocity's by
+    /// [`VelocityId`], when [`Env::field`] and [`Env::velocity`] read them
+    /// straight from two slices (for every field but `score`, which callers
+    /// still read through `field`: a phase may replace it). Lets the JIT
+    /// read values in place instead of calling for each.
+    fn values(&self) -> Option<(&[Value], &[Value])> {
+        None
+    }
 }
 
 /// Three-valued truth: `Some(b)` or `None` for missing.

@@ -6,28 +6,38 @@ use std::sync::Arc;
 /// A value, or its absence. INVARIANT (TypedValue): a compiled program only
 /// ever pairs a value with an operation of its type (the type checker saw to
 /// it); evaluators treat any other pairing as missing rather than panicking.
+///
+/// INVARIANT ValueLayout: `#[repr(u8)]` fixes the layout (RFC 2195): the
+/// tag byte (the discriminants below) at offset 0, then each variant's
+/// fields laid out as a `repr(C)` struct after it, so a `bool` at offset 1
+/// and an `f64` or `i64` at offset 8, in 24 bytes. Generated code reads
+/// record slots and velocity values in place through this layout (see
+/// `jit::abi::layout`); changing the enum means changing that module.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[repr(u8)]
 pub enum Value {
     /// Absent, `null`, an empty list, or the result of an operation on a
     /// missing operand (SPEC section 6).
     #[default]
-    Missing,
+    Missing = 0,
     /// `bool`
-    Bool(bool),
+    Bool(bool) = 1,
     /// `number`: always finite.
-    Number(f64),
+    Number(f64) = 2,
     /// `string`
-    Str(Arc<str>),
+    Str(Arc<str>) = 3,
     /// `ip`: IPv4-mapped IPv6 addresses are stored as IPv4 (INVARIANT
     /// CanonicalIp), so equal addresses compare equal.
-    Ip(IpAddr),
+    Ip(IpAddr) = 4,
     /// `timestamp`: milliseconds since the Unix epoch.
-    Timestamp(i64),
+    Timestamp(i64) = 5,
     /// `duration`: milliseconds.
-    Duration(i64),
+    Duration(i64) = 6,
     /// `[string]`: never empty (an empty list is missing).
-    StrList(Arc<[Arc<str>]>),
+    StrList(Arc<[Arc<str>]>) = 7,
 }
+
+const _: () = assert!(std::mem::size_of::<Value>() == 24 && std::mem::align_of::<Value>() == 8);
 
 impl Value {
     /// A number, or missing when it is not finite (SPEC section 6).

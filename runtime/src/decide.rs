@@ -67,6 +67,9 @@ impl Env for EvalEnv<'_> {
     fn list(&self, id: ListId) -> &SetData {
         self.lists.get(id.0 as usize).map_or(&EMPTY_SET, |l| l)
     }
+    fn values(&self) -> Option<(&[Value], &[Value])> {
+        Some((&self.record.slots, self.velocities))
+    }
 }
 
 /// Buffers reused from one decision to the next (one set per thread), so

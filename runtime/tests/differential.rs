@@ -183,3 +183,36 @@ fn every_example_rule_set_decides_the_same_under_both_evaluators() {
         }
     }
 }
+
+/// Short texts over a small alphabet (so equal and nearly equal strings are
+/// frequent), with a two-byte character, of every length the native string
+/// comparison loads differently (0, 1, 2-3, 4-7, 8 and more bytes).
+fn text() -> impl Strategy<Value = String> {
+    "[ab\u{e9}]{0,12}"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// `field == "..."` and `!=` are compared in generated code (lengths,
+    /// then the bytes in loads of 8, 4, 2 and 1): they must agree with the
+    /// interpreter on every pair of strings, and on a missing field.
+    #[test]
+    fn native_string_equality_agrees_with_the_interpreter(
+        constants in prop::collection::vec(text(), 1..6),
+        values in prop::collection::vec(prop::option::of(text()), 1..20),
+    ) {
+        let mut src = String::from("ruleset s {\n  field custom.s: string\n");
+        for (i, c) in constants.iter().enumerate() {
+            src.push_str(&format!("  rule eq{i} -> block when custom.s == \"{c}\"\n  rule ne{i} -> alert when custom.s != \"{c}\"\n"));
+        }
+        src.push('}');
+        let lines: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| json!({"event": {"id": format!("e{i}"), "time": 1_767_225_600_000i64 + i64::try_from(i).unwrap()}, "custom": {"s": v}}).to_string())
+            .collect();
+        let diff = first_difference(&src, &src, &lines);
+        prop_assert!(diff.is_none(), "{}\n{}", src, diff.unwrap_or_default());
+    }
+}

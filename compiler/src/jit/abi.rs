@@ -1,5 +1,6 @@
-//! The boundary between generated code and Rust: the frame of native values
-//! a compiled rule set reads, the signature of its phase functions, and the
+//! The boundary between generated code and Rust: the inputs a compiled rule
+//! set reads (values in place, string cells in a frame), the byte layout it
+//! relies on, the signature of its phase functions, and the
 //! `extern "C"` helpers it calls for what it does not compile natively
 //! (strings, IP addresses, lists, sets, regexes, most built-ins).
 //!
@@ -79,8 +80,83 @@ impl Predicate {
     }
 }
 
-/// The values generated code reads: one 8-byte cell and one presence byte
-/// per slot. A cell holds f64 bits, an i64, or 0/1 for a bool.
+/// What one string slot of the [`Frame`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// The address of a string's first byte. INVARIANT StrPair: the slot
+    /// right after it is the same source's [`Cell::StrLen`].
+    StrPtr,
+    /// A string's length in bytes.
+    StrLen,
+}
+
+impl Cell {
+    /// A value as this cell; `None` when it is not a string (missing).
+    fn of(self, v: &Value) -> Option<u64> {
+        match (self, v) {
+            (Cell::StrPtr, Value::Str(s)) => Some(s.as_ptr() as u64),
+            (Cell::StrLen, Value::Str(s)) => u64::try_from(s.len()).ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Where generated code finds its inputs: every generated function takes a
+/// pointer to one. Numbers, times and bools are read in place from the
+/// values (see [`layout`]); strings, whose `Arc<str>` layout Rust does not
+/// fix, from the [`Frame`].
+#[repr(C)]
+pub struct Inputs {
+    /// The record's values by field id: at least one per field of the
+    /// compiled program's schema.
+    pub fields: *const Value,
+    /// The velocity values by id: at least one per velocity of the program.
+    pub velocities: *const Value,
+    /// The score the phase reads (it replaces the record's `score` field).
+    pub score: *const Value,
+    /// The frame's string cells.
+    pub strs: *const u64,
+    /// The frame's presence bytes.
+    pub strs_present: *const u8,
+}
+
+/// The byte layout generated code relies on (INVARIANT ValueLayout on
+/// [`Value`], and [`Inputs`]'s `repr(C)`).
+pub mod layout {
+    use super::Inputs;
+    use std::mem::offset_of;
+
+    /// The size of a [`crate::value::Value`].
+    pub const VALUE_SIZE: i32 = 24;
+    /// Where a value's `bool` is.
+    pub const BOOL_AT: i32 = 1;
+    /// Where a value's `f64` or `i64` is.
+    pub const WORD_AT: i32 = 8;
+    /// The tag of `Value::Bool`.
+    pub const TAG_BOOL: i64 = 1;
+    /// The tag of `Value::Number`.
+    pub const TAG_NUMBER: i64 = 2;
+    /// The tag of `Value::Timestamp`; `Value::Duration` is the next.
+    pub const TAG_TIMESTAMP: i64 = 5;
+
+    /// Offsets of the fields of [`Inputs`].
+    pub const FIELDS_AT: i32 = offset_of!(Inputs, fields) as i32;
+    /// See [`FIELDS_AT`].
+    pub const VELOCITIES_AT: i32 = offset_of!(Inputs, velocities) as i32;
+    /// See [`FIELDS_AT`].
+    pub const SCORE_AT: i32 = offset_of!(Inputs, score) as i32;
+    /// See [`FIELDS_AT`].
+    pub const STRS_AT: i32 = offset_of!(Inputs, strs) as i32;
+    /// See [`FIELDS_AT`].
+    pub const STRS_PRESENT_AT: i32 = offset_of!(Inputs, strs_present) as i32;
+}
+
+/// The string cells generated code reads: one 8-byte cell and one presence
+/// byte per slot, a string's address or length (see [`Cell`]).
+///
+/// INVARIANT FrameBorrowsEnv: a cell points into the values the frame was
+/// last filled from; generated code reads it only during the call made
+/// right after filling (see `JitProgram::run`).
 #[derive(Clone, Debug, Default)]
 pub struct Frame {
     /// Cells, by slot.
@@ -90,44 +166,20 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Fills every slot from an environment.
-    pub fn fill(&mut self, slots: &[(Source, Kind)], env: &dyn Env) {
+    /// Fills every slot from the event's field and velocity values.
+    #[inline]
+    pub fn fill(&mut self, slots: &[(Source, Cell)], fields: &[Value], velocities: &[Value]) {
         self.vals.resize(slots.len(), 0);
         self.present.resize(slots.len(), 0);
-        for (i, (source, kind)) in slots.iter().enumerate() {
-            self.fill_slot(i, *source, *kind, env);
+        for ((source, cell), (val, present)) in slots.iter().zip(self.vals.iter_mut().zip(self.present.iter_mut())) {
+            let v = match *source {
+                Source::Field(f) => fields.get(f.0 as usize),
+                Source::Velocity(id) => velocities.get(id.0 as usize),
+            };
+            let c = v.and_then(|v| cell.of(v));
+            *val = c.unwrap_or(0);
+            *present = u8::from(c.is_some());
         }
-    }
-
-    /// Fills the slots at `which` again (the score's, between the phases).
-    pub fn refill(&mut self, which: &[usize], slots: &[(Source, Kind)], env: &dyn Env) {
-        for &i in which {
-            if let Some((source, kind)) = slots.get(i) {
-                self.fill_slot(i, *source, *kind, env);
-            }
-        }
-    }
-
-    fn fill_slot(&mut self, i: usize, source: Source, kind: Kind, env: &dyn Env) {
-        let v = match source {
-            Source::Field(f) => env.field(f),
-            Source::Velocity(v) => env.velocity(v),
-        };
-        let cell = native_cell(kind, v);
-        if let (Some(val), Some(present)) = (self.vals.get_mut(i), self.present.get_mut(i)) {
-            *val = cell.unwrap_or(0);
-            *present = u8::from(cell.is_some());
-        }
-    }
-}
-
-/// A value as a frame cell of `kind`; `None` when missing (or of another kind).
-fn native_cell(kind: Kind, v: &Value) -> Option<u64> {
-    match (kind, v) {
-        (Kind::F64, Value::Number(n)) => Some(n.to_bits()),
-        (Kind::I64, Value::Timestamp(t) | Value::Duration(t)) => Some(u64::from_ne_bytes(t.to_ne_bytes())),
-        (Kind::Bool, Value::Bool(b)) => Some(u64::from(*b)),
-        _ => None,
     }
 }
 
@@ -161,9 +213,10 @@ pub unsafe extern "C" fn kensa_jit_predicate(ctx: *const u8, index: u32) -> u8 {
     }
 }
 
-/// The signature of a compiled phase: reads the frame and writes, for each
-/// rule of the phase, 0 (false), 1 (true) or 2 (missing) at `out[rule]`.
-pub type PhaseFn = unsafe extern "C" fn(vals: *const u64, present: *const u8, ctx: *const u8, out: *mut u8);
+/// The signature of a compiled phase: reads its [`Inputs`] and writes, for
+/// each rule of the phase, 0 (false), 1 (true) or 2 (missing) at
+/// `out[rule]`.
+pub type PhaseFn = unsafe extern "C" fn(inputs: *const Inputs, ctx: *const u8, out: *mut u8);
 
 /// Truth of the fallback subtree `node`: 0 false, 1 true, 2 missing.
 ///
@@ -222,5 +275,41 @@ pub unsafe extern "C" fn kensa_jit_int(ctx: *const u8, node: u32, out: *mut i64)
             1
         }
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(unsafe_code)]
+    use super::layout::{BOOL_AT, TAG_BOOL, TAG_NUMBER, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
+    use crate::value::Value;
+
+    /// Reads `T` at byte `at` of `v`, as generated code does.
+    fn read<T: Copy>(v: &Value, at: i32) -> T {
+        let base = std::ptr::from_ref(v).cast::<u8>();
+        // SAFETY: `at` is inside the 24-byte value and the tests read only
+        // bytes the variant initialises (ValueLayout).
+        unsafe { base.add(usize::try_from(at).unwrap()).cast::<T>().read_unaligned() }
+    }
+
+    #[test]
+    fn generated_code_reads_values_where_the_layout_says() {
+        assert_eq!(std::mem::size_of::<Value>(), usize::try_from(VALUE_SIZE).unwrap());
+        let n = Value::Number(2.5);
+        assert_eq!(i64::from(read::<u8>(&n, 0)), TAG_NUMBER);
+        assert_eq!(read::<f64>(&n, WORD_AT), 2.5);
+        let b = Value::Bool(true);
+        assert_eq!(i64::from(read::<u8>(&b, 0)), TAG_BOOL);
+        assert_eq!(read::<u8>(&b, BOOL_AT), 1);
+        let t = Value::Timestamp(-7);
+        assert_eq!(i64::from(read::<u8>(&t, 0)), TAG_TIMESTAMP);
+        assert_eq!(read::<i64>(&t, WORD_AT), -7);
+        let d = Value::Duration(9);
+        assert_eq!(i64::from(read::<u8>(&d, 0)), TAG_TIMESTAMP + 1);
+        assert_eq!(read::<i64>(&d, WORD_AT), 9);
+        for other in [Value::Missing, Value::str("x"), Value::StrList(std::sync::Arc::from(vec![std::sync::Arc::from("a")]))] {
+            let tag = i64::from(read::<u8>(&other, 0));
+            assert!(![TAG_BOOL, TAG_NUMBER, TAG_TIMESTAMP, TAG_TIMESTAMP + 1].contains(&tag), "{other:?}");
+        }
     }
 }

@@ -2,14 +2,20 @@
 //!
 //! Every node of a native kind (number, timestamp/duration, bool) becomes a
 //! pair of SSA values: the value and a `missing` flag (i8, 1 = missing), so
-//! three-valued logic is two bits. `and`/`or` short-circuit through blocks.
-//! A subtree that works on strings, IP addresses, lists or sets, or calls a
-//! built-in other than `abs`/`min`/`max`, is handed to a helper that runs
-//! the interpreter on it (see `abi.rs`).
+//! three-valued logic is two bits. Fields and velocities are read in place
+//! from the event's values; `and`/`or` combine call-free operands without
+//! branches and short-circuit before the rest. `field == "..."` and `!=`
+//! compare lengths and bytes natively; other string tests on a field go to
+//! one small helper; a subtree that works on strings, IP addresses, lists or
+//! sets otherwise, or calls a built-in other than `abs`/`min`/`max`, is
+//! handed to a helper that runs the interpreter on it (see `abi.rs`).
 
-use super::abi::{Kind, Predicate, Source};
+use super::abi::layout::{BOOL_AT, TAG_BOOL, TAG_NUMBER, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
+use super::abi::{Cell, Kind, Predicate, Source};
 use crate::builtins::Builtin;
 use crate::ir::{ArithOp, CmpOp, Node, Program};
+use crate::schema::FieldId;
+use std::sync::Arc;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value as Ssa};
@@ -98,6 +104,19 @@ pub fn predicate_of(program: &Program, node: &Node) -> Option<Predicate> {
     }
 }
 
+/// The longest string constant `field == "..."` compares natively; longer
+/// ones go through the predicate helper.
+pub const NATIVE_STR_EQ_MAX: usize = 64;
+
+/// `(field, constant, negate)` when `node` is a string equality the
+/// generated code compares itself (see `Translator::str_eq`).
+fn native_str_eq(program: &Program, node: &Node) -> Option<(FieldId, Arc<str>, bool)> {
+    match predicate_of(program, node)? {
+        Predicate::StrEq { field, value, negate } if value.len() <= NATIVE_STR_EQ_MAX => Some((field, value, negate)),
+        _ => None,
+    }
+}
+
 /// A node's compiled value: `v` (f64, i64 or i8) and `missing` (i8).
 #[derive(Clone, Copy)]
 struct Val {
@@ -117,6 +136,21 @@ pub struct Helpers {
     pub predicate: FuncRef,
 }
 
+/// The pointers of `abi::Inputs`, loaded at the function's entry.
+#[derive(Clone, Copy)]
+pub struct Bases {
+    /// The record's values.
+    pub fields: Ssa,
+    /// The velocity values.
+    pub velocities: Ssa,
+    /// The phase's score value.
+    pub score: Ssa,
+    /// The frame's string cells.
+    pub strs: Ssa,
+    /// The frame's presence bytes.
+    pub strs_present: Ssa,
+}
+
 /// Walks IR nodes into one function under construction.
 pub struct Translator<'a, 'b> {
     /// The builder of the function.
@@ -124,18 +158,16 @@ pub struct Translator<'a, 'b> {
     /// The program being compiled.
     pub program: &'a Program,
     /// Frame slots, shared by every function of the program.
-    pub slots: &'a mut Vec<(Source, Kind)>,
+    pub slots: &'a mut Vec<(Source, Cell)>,
     /// Subtrees for the interpreter, shared likewise.
     pub fallback: &'a mut Vec<Node>,
     /// String tests, shared likewise.
     pub predicates: &'a mut Vec<Predicate>,
     /// The helpers.
     pub helpers: &'a Helpers,
-    /// The function's parameters: vals, present, ctx.
-    pub vals: Ssa,
-    /// See `vals`.
-    pub present: Ssa,
-    /// See `vals`.
+    /// The input pointers (see `abi::Inputs`).
+    pub bases: Bases,
+    /// The helpers' context (the function's second parameter).
     pub ctx: Ssa,
     /// The pointer type.
     pub ptr: types::Type,
@@ -174,6 +206,9 @@ impl Translator<'_, '_> {
             NodeKind::Other => return self.missing_of(want),
             NodeKind::Native(k) if k != want => return self.missing_of(want),
             NodeKind::Native(_) => {}
+        }
+        if let Some((field, value, negate)) = native_str_eq(self.program, node) {
+            return self.str_eq(field, &value, negate);
         }
         if let Some(p) = predicate_of(self.program, node) {
             let index = match self.predicates.iter().position(|q| *q == p) {
@@ -291,24 +326,104 @@ impl Translator<'_, '_> {
         Val { v, missing: never }
     }
 
+    /// The frame slot of a string source, added when new with its
+    /// companion length slot (INVARIANT StrPair).
+    fn string_slot(&mut self, source: Source) -> usize {
+        if let Some(i) = self.slots.iter().position(|sc| *sc == (source, Cell::StrPtr)) {
+            return i;
+        }
+        self.slots.push((source, Cell::StrPtr));
+        self.slots.push((source, Cell::StrLen));
+        self.slots.len() - 2
+    }
+
+    /// Reads a native value in place (ValueLayout): present when the tag
+    /// is the kind's. The payload is loaded either way and only used when
+    /// present.
     fn load(&mut self, source: Source, want: Kind) -> Val {
-        let slot = match self.slots.iter().position(|(s, _)| *s == source) {
-            Some(i) => i,
-            None => {
-                self.slots.push((source, want));
-                self.slots.len() - 1
+        let index = |i: u32| i32::try_from(i).unwrap_or(i32::MAX).saturating_mul(VALUE_SIZE);
+        let (base, at) = match source {
+            Source::Field(f) if f == self.program.score_field => (self.bases.score, 0),
+            Source::Field(f) => (self.bases.fields, index(f.0)),
+            Source::Velocity(v) => (self.bases.velocities, index(v.0)),
+        };
+        let flags = MemFlagsData::trusted().with_readonly();
+        let tag = self.b.ins().load(types::I8, flags, base, at);
+        let present = match want {
+            Kind::F64 => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_NUMBER),
+            Kind::Bool => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_BOOL),
+            // Timestamp or Duration: tags 5 and 6.
+            Kind::I64 => {
+                let from = self.b.ins().iadd_imm_u(tag, -TAG_TIMESTAMP);
+                self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, from, 1)
             }
         };
-        let offset = i32::try_from(slot).unwrap_or(i32::MAX);
-        let flags = MemFlagsData::trusted();
-        let present = self.b.ins().load(types::I8, flags, self.present, offset);
         let missing = self.b.ins().bxor_imm_u(present, 1);
-        let cell_offset = offset.saturating_mul(8);
         let v = match want {
-            Kind::F64 => self.b.ins().load(types::F64, flags, self.vals, cell_offset),
-            Kind::I64 => self.b.ins().load(types::I64, flags, self.vals, cell_offset),
-            Kind::Bool => self.b.ins().load(types::I8, flags, self.vals, cell_offset),
+            Kind::F64 => self.b.ins().load(types::F64, flags, base, at.saturating_add(WORD_AT)),
+            Kind::I64 => self.b.ins().load(types::I64, flags, base, at.saturating_add(WORD_AT)),
+            Kind::Bool => {
+                let byte = self.b.ins().load(types::I8, flags, base, at.saturating_add(BOOL_AT));
+                // Only a present bool's byte is 0 or 1; keep `v` a clean bit.
+                self.b.ins().band(byte, present)
+            }
         };
+        Val { v, missing }
+    }
+
+    /// `field == value` (`!=` when `negate`) on a string field, natively:
+    /// the lengths first, then the bytes in loads of 8, 4, 2 and 1 bytes
+    /// compared with the constant's, made only when the lengths are equal
+    /// (so no load reads past the field's string).
+    fn str_eq(&mut self, field: FieldId, value: &str, negate: bool) -> Val {
+        let slot = self.string_slot(Source::Field(field));
+        let offset = i32::try_from(slot).unwrap_or(i32::MAX);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let present = self.b.ins().load(types::I8, flags, self.bases.strs_present, offset);
+        let missing = self.b.ins().bxor_imm_u(present, 1);
+        let len = self.b.ins().load(types::I64, flags, self.bases.strs, offset.saturating_add(1).saturating_mul(8));
+        let want_len = i64::try_from(value.len()).unwrap_or(i64::MAX);
+        let len_ok = self.b.ins().icmp_imm_u(IntCC::Equal, len, want_len);
+        let equal = if value.is_empty() {
+            len_ok
+        } else {
+            let go = self.b.ins().band(len_ok, present);
+            let bytes = self.b.create_block();
+            let done = self.b.create_block();
+            let equal = self.b.append_block_param(done, types::I8);
+            let no = self.flag(false);
+            self.b.ins().brif(go, bytes, &[], done, &[no.into()]);
+            self.b.switch_to_block(bytes);
+            let ptr = self.b.ins().load(self.ptr, flags, self.bases.strs, offset.saturating_mul(8));
+            // The string's bytes: any alignment, never trapping (the
+            // lengths are equal, so every load is inside the string).
+            let byte_flags = MemFlagsData::new().with_notrap().with_readonly();
+            let mut all = self.flag(true);
+            let mut rest = value.as_bytes();
+            let mut at = 0i32;
+            while !rest.is_empty() {
+                let (ty, size) = match rest.len() {
+                    8.. => (types::I64, 8),
+                    4..=7 => (types::I32, 4),
+                    2..=3 => (types::I16, 2),
+                    _ => (types::I8, 1),
+                };
+                let (piece, tail) = rest.split_at(size);
+                let mut word = [0u8; 8];
+                if let Some(w) = word.get_mut(..size) {
+                    w.copy_from_slice(piece);
+                }
+                let loaded = self.b.ins().load(ty, byte_flags, ptr, at);
+                let same = self.b.ins().icmp_imm_u(IntCC::Equal, loaded, i64::from_le_bytes(word));
+                all = self.b.ins().band(all, same);
+                rest = tail;
+                at = at.saturating_add(i32::try_from(size).unwrap_or(8));
+            }
+            self.b.ins().jump(done, &[all.into()]);
+            self.b.switch_to_block(done);
+            equal
+        };
+        let v = if negate { self.b.ins().bxor_imm_u(equal, 1) } else { equal };
         Val { v, missing }
     }
 
@@ -365,6 +480,9 @@ impl Translator<'_, '_> {
     /// True when `node` compiles to native instructions only: no helper
     /// call anywhere in it, so evaluating it eagerly costs a few cycles.
     fn is_cheap(&self, node: &Node) -> bool {
+        if native_str_eq(self.program, node).is_some() {
+            return true;
+        }
         if !self.is_native(node) || predicate_of(self.program, node).is_some() {
             return false;
         }

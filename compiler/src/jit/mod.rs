@@ -20,7 +20,8 @@ pub mod lower;
 use crate::check::Phase;
 use crate::interp::Env;
 use crate::ir::{Node, Program};
-use abi::{FallbackCtx, Frame, Kind, PhaseFn, Predicate, Source};
+use abi::{Cell, FallbackCtx, Frame, Inputs, PhaseFn, Predicate, Source};
+use crate::value::Value;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, UserFuncName, Value as Ssa};
 use index::PhaseIndex;
 use cranelift_codegen::settings::{self, Configurable};
@@ -58,16 +59,21 @@ pub struct JitProgram {
     chunks: Vec<ChunkFn>,
     /// Per phase: the indexed rules, by the values that select them.
     index: [PhaseIndex; 2],
-    slots: Vec<(Source, Kind)>,
-    /// The slots phase 2 fills again: the score's.
-    score_slots: Vec<usize>,
+    /// The frame's string slots.
+    slots: Vec<(Source, Cell)>,
+    /// The field a phase's score replaces.
+    score_field: crate::schema::FieldId,
+    /// How many values generated code may read from `Inputs::fields` and
+    /// `Inputs::velocities` (the program's fields and velocities).
+    fields: usize,
+    velocities: usize,
     predicates: Vec<Predicate>,
     fallback: Vec<Node>,
 }
 
 /// The signature of a chunk function: evaluates the indexed rule at entry
 /// `local` of its table and returns 0, 1 or 2 (false, true, missing).
-type ChunkFn = unsafe extern "C" fn(vals: *const u64, present: *const u8, ctx: *const u8, local: u32) -> u8;
+type ChunkFn = unsafe extern "C" fn(inputs: *const Inputs, ctx: *const u8, local: u32) -> u8;
 
 /// How many indexed rules one chunk function holds: compile time grows
 /// faster than linearly with a function's size, so large rule sets are
@@ -87,7 +93,7 @@ impl std::fmt::Debug for JitProgram {
 
 /// What every function of one program shares while it is compiled.
 struct Shared {
-    slots: Vec<(Source, Kind)>,
+    slots: Vec<(Source, Cell)>,
     fallback: Vec<Node>,
     predicates: Vec<Predicate>,
 }
@@ -139,10 +145,10 @@ impl Builder {
         Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, predicate, ptr })
     }
 
-    /// The signature `(vals, present, ctx, extra) -> returns`.
+    /// The signature `(inputs, ctx, extra) -> returns`.
     fn signature(&self, extra: Option<types::Type>, returns: Option<types::Type>) -> cranelift_codegen::ir::Signature {
         let mut sig = self.module.make_signature();
-        sig.params.extend([AbiParam::new(self.ptr), AbiParam::new(self.ptr), AbiParam::new(self.ptr)]);
+        sig.params.extend([AbiParam::new(self.ptr), AbiParam::new(self.ptr)]);
         sig.params.extend(extra.map(AbiParam::new));
         sig.returns.extend(returns.map(AbiParam::new));
         sig
@@ -167,9 +173,19 @@ impl Builder {
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
             let params = b.block_params(entry).to_vec();
-            let (Some(&vals), Some(&present), Some(&cx), Some(&extra)) = (params.first(), params.get(1), params.get(2), params.get(3))
-            else {
+            let (Some(&inputs), Some(&cx), Some(&extra)) = (params.first(), params.get(1), params.get(2)) else {
                 return Err(err("function signature"));
+            };
+            // The input pointers, loaded once at entry.
+            let flags = MemFlagsData::trusted().with_readonly();
+            let ptr = self.ptr;
+            let mut base = |at: i32| b.ins().load(ptr, flags, inputs, at);
+            let bases = lower::Bases {
+                fields: base(abi::layout::FIELDS_AT),
+                velocities: base(abi::layout::VELOCITIES_AT),
+                score: base(abi::layout::SCORE_AT),
+                strs: base(abi::layout::STRS_AT),
+                strs_present: base(abi::layout::STRS_PRESENT_AT),
             };
             let helpers = lower::Helpers {
                 truth: self.module.declare_func_in_func(self.truth, b.func),
@@ -184,8 +200,7 @@ impl Builder {
                 fallback: &mut shared.fallback,
                 predicates: &mut shared.predicates,
                 helpers: &helpers,
-                vals,
-                present,
+                bases,
                 ctx: cx,
                 ptr: self.ptr,
             };
@@ -284,13 +299,6 @@ impl JitProgram {
                 ix.insert(g.field, &g.keys, entry);
             }
         }
-        let score_slots = shared
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, (s, _))| *s == Source::Field(program.score_field))
-            .map(|(i, _)| i)
-            .collect();
         Ok(JitProgram {
             module: Mutex::new(Some(bld.module)),
             phase_one,
@@ -298,7 +306,9 @@ impl JitProgram {
             chunks,
             index,
             slots: shared.slots,
-            score_slots,
+            score_field: program.score_field,
+            fields: program.schema.fields().len(),
+            velocities: program.velocities.len(),
             predicates: shared.predicates,
             fallback: shared.fallback,
         })
@@ -309,38 +319,80 @@ impl JitProgram {
     /// that an indexed rule the event cannot select is 0 without being
     /// evaluated. Other entries are untouched, unless the phase has indexed
     /// rules: then every entry not of the phase is set to 0. `out` must hold
-    /// one byte per rule of the program. Phase 2 must follow phase 1 on the
-    /// same frame for the same event: it only refreshes the score's slots.
+    /// one byte per rule of the program. The phase reads `score` through
+    /// `env.field` (a phase may replace it) and everything else in place
+    /// when the environment lends its values (see [`Env::field_values`]).
     pub fn run(&self, phase: Phase, env: &dyn Env, frame: &mut Frame, out: &mut [u8], rules: usize) {
         let Some(out) = out.get_mut(..rules) else { return };
+        match env.values() {
+            Some((fields, velocities)) if fields.len() >= self.fields && velocities.len() >= self.velocities => {
+                self.run_on(phase, env, fields, velocities, frame, out);
+            }
+            _ => self.run_copied(phase, env, frame, out),
+        }
+    }
+
+    /// [`JitProgram::run`] for an environment that does not lend its
+    /// values (or lends too few): they are copied, since generated code
+    /// reads one per field and per velocity.
+    #[cold]
+    #[inline(never)]
+    fn run_copied(&self, phase: Phase, env: &dyn Env, frame: &mut Frame, out: &mut [u8]) {
+        let fields: Vec<Value> =
+            (0..self.fields).map(|i| env.field(crate::schema::FieldId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
+        let velocities: Vec<Value> =
+            (0..self.velocities).map(|i| env.velocity(crate::ir::VelocityId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
+        self.run_on(phase, env, &fields, &velocities, frame, out);
+    }
+
+    /// Runs a phase reading `fields` and `velocities` in place; they hold
+    /// at least one value per field and per velocity of the program.
+    fn run_on(&self, phase: Phase, env: &dyn Env, fields: &[Value], velocities: &[Value], frame: &mut Frame, out: &mut [u8]) {
+        debug_assert!(fields.len() >= self.fields && velocities.len() >= self.velocities);
+        if !self.slots.is_empty() {
+            frame.fill(&self.slots, fields, velocities);
+        }
+        // Phase 1 code never reads the score (rules that read it are phase
+        // 2): the record's own value stands in, without a call.
+        let score: &Value = match phase {
+            Phase::One => fields.get(self.score_field.0 as usize).unwrap_or(&Value::Missing),
+            Phase::Two => env.field(self.score_field),
+        };
+        let inputs = Inputs {
+            fields: fields.as_ptr(),
+            velocities: velocities.as_ptr(),
+            score,
+            strs: frame.vals.as_ptr(),
+            strs_present: frame.present.as_ptr(),
+        };
         let [index_one, index_two] = &self.index;
         let (f, index) = match phase {
-            Phase::One => {
-                frame.fill(&self.slots, env);
-                (self.phase_one, index_one)
-            }
-            Phase::Two => {
-                frame.refill(&self.score_slots, &self.slots, env);
-                (self.phase_two, index_two)
-            }
+            Phase::One => (self.phase_one, index_one),
+            Phase::Two => (self.phase_two, index_two),
         };
         let ctx = FallbackCtx { env, nodes: &self.fallback, predicates: &self.predicates };
         let ctx_ptr = std::ptr::from_ref(&ctx).cast::<u8>();
         if !index.is_empty() {
             out.fill(0);
         }
-        // SAFETY: the frame holds one cell and one presence byte per slot the
-        // code reads (filled above from the same `slots`); `out` holds a
-        // byte per rule, the highest offset the code writes; `ctx` outlives
-        // the call; the code lives as long as `self` (CodeOutlivesCalls).
+        // SAFETY: `inputs` points to at least one value per field and per
+        // velocity of the program (`run_on`'s contract), a live score
+        // value, and a frame filled above from the same values with one
+        // cell and presence byte per string slot the code reads
+        // (FrameBorrowsEnv); `out` holds a byte per rule, the highest offset
+        // the code writes; `ctx` outlives the call; the code lives as long
+        // as `self` (CodeOutlivesCalls).
         unsafe {
-            f(frame.vals.as_ptr(), frame.present.as_ptr(), ctx_ptr, out.as_mut_ptr());
+            f(&raw const inputs, ctx_ptr, out.as_mut_ptr());
+        }
+        if index.is_empty() {
+            return;
         }
         index.candidates(env, |e| {
             let Some(chunk) = self.chunks.get(e.chunk as usize) else { return };
             // SAFETY: as above; `e.local` is an entry of this chunk's table
             // (an index past it returns 0).
-            let answer = unsafe { chunk(frame.vals.as_ptr(), frame.present.as_ptr(), ctx_ptr, e.local) };
+            let answer = unsafe { chunk(&raw const inputs, ctx_ptr, e.local) };
             if let Some(slot) = out.get_mut(e.rule as usize) {
                 *slot = answer;
             }
@@ -400,7 +452,66 @@ impl Drop for JitProgram {
 
 #[cfg(test)]
 mod tests {
-    use super::for_each_true;
+    use super::{for_each_true, JitProgram};
+    use crate::check::Phase;
+    use crate::interp::Env;
+    use crate::ir::{ListId, SetData, VelocityId};
+    use crate::schema::FieldId;
+    use crate::value::Value;
+
+    /// An environment over one vector of field values; lends them when
+    /// `lend` (else the JIT copies them).
+    struct Fields {
+        values: Vec<Value>,
+        lend: bool,
+    }
+
+    static NO_SET: SetData = SetData::Values(Vec::new());
+
+    impl Env for Fields {
+        fn field(&self, id: FieldId) -> &Value {
+            self.values.get(id.0 as usize).unwrap_or(&Value::Missing)
+        }
+        fn velocity(&self, _: VelocityId) -> &Value {
+            &Value::Missing
+        }
+        fn list(&self, _: ListId) -> &SetData {
+            &NO_SET
+        }
+        fn values(&self) -> Option<(&[Value], &[Value])> {
+            self.lend.then_some((self.values.as_slice(), &[]))
+        }
+    }
+
+    #[test]
+    fn values_are_read_in_place_or_copied_with_the_same_answers() {
+        let src = r#"ruleset t {
+            rule big -> block when amount > 1000 and currency == "JPY"
+            rule yen -> alert when currency != "JPY"
+            rule late -> challenge when event.time > @2026-01-01T00:00:00Z
+        }"#;
+        let program = crate::lower::lower(&crate::compile_source(src).unwrap());
+        let jit = JitProgram::compile(&program).unwrap();
+        let slot = |p: &str| program.schema.lookup(p).unwrap().0 .0 as usize;
+        let mut values = vec![Value::Missing; program.schema.fields().len()];
+        values[slot("amount")] = Value::Number(5000.0);
+        values[slot("currency")] = Value::str("JPY");
+        values[slot("event.time")] = Value::Timestamp(1_767_225_600_001);
+        let n = program.rules.len();
+        let answers = |env: &Fields| {
+            let (mut frame, mut out) = (super::Frame::default(), vec![9u8; n]);
+            jit.run(Phase::One, env, &mut frame, &mut out, n);
+            out
+        };
+        let lent = answers(&Fields { values: values.clone(), lend: true });
+        assert_eq!(lent, vec![1, 0, 1]);
+        assert_eq!(answers(&Fields { values: values.clone(), lend: false }), lent);
+        // Too few values lent: copied (the rest read as missing), never
+        // read past the end.
+        let mut padded = values[..2].to_vec();
+        padded.resize(values.len(), Value::Missing);
+        assert_eq!(answers(&Fields { values: values[..2].to_vec(), lend: true }), answers(&Fields { values: padded, lend: true }));
+    }
 
     #[test]
     fn for_each_true_finds_every_true_answer_in_order() {
