@@ -21,8 +21,10 @@
 //! the lane table alone; nothing takes a shard while holding the lane table.
 
 pub mod snapshot;
+mod stored_key;
 
-use crate::velocity::{Key, KeyPart, Window};
+use crate::velocity::{KeyPart, Window};
+use stored_key::StoredKey;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use hashbrown::DefaultHashBuilder;
 use kensa_compiler::value::Value;
@@ -75,8 +77,17 @@ pub struct SeriesGroup {
 #[derive(Debug)]
 struct KeyEntry {
     hash: u64,
-    key: Key,
+    key: StoredKey,
     windows: Vec<Window>,
+}
+
+impl KeyEntry {
+    /// True when this is the entry of `key` (whose hash is `hash`): the
+    /// stored hash first, which rules out nearly every other key without
+    /// reading its parts.
+    fn is(&self, hash: u64, key: &[KeyPart]) -> bool {
+        self.hash == hash && self.key.matches(key)
+    }
 }
 
 #[derive(Debug)]
@@ -191,7 +202,7 @@ impl SeriesGroup {
     pub fn read<R>(&self, hash: u64, key: &[KeyPart], read: impl FnOnce(Option<&[Window]>) -> R) -> R {
         let Some(shard) = self.shard(hash) else { return read(None) };
         let shard = shard.lock();
-        read(shard.table.find(hash, |e| e.key == key).map(|e| e.windows.as_slice()))
+        read(shard.table.find(hash, |e| e.is(hash, key)).map(|e| e.windows.as_slice()))
     }
 
     /// Records an event into several lanes at once, `(lane, window_ms,
@@ -206,9 +217,9 @@ impl SeriesGroup {
         };
         let mut guard = shard.lock();
         let shard = &mut *guard;
-        let entry = match shard.table.entry(hash, |e| e.key == key, |e| e.hash) {
+        let entry = match shard.table.entry(hash, |e| e.is(hash, key), |e| e.hash) {
             TableEntry::Occupied(o) => o.into_mut(),
-            TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: key.to_vec(), windows: Vec::new() }).into_mut(),
+            TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: Vec::new() }).into_mut(),
         };
         for (lane, window_ms, value) in items.drain(..) {
             if entry.windows.len() <= lane {

@@ -19,7 +19,7 @@
 //! the new one. Each shard is read under its lock; for a snapshot of one
 //! instant, save when no decision is in flight (at shutdown).
 
-use super::{KeyEntry, Lane, Shard, VelocityStore};
+use super::{KeyEntry, Lane, Shard, StoredKey, VelocityStore};
 use crate::velocity::{Entry, KeyPart, Window};
 use kensa_compiler::value::{u128_to_ip, ip_to_u128, Value};
 use std::io::Write;
@@ -120,7 +120,7 @@ impl VelocityStore {
                     }
                     shard.newest = shard.newest.max(newest);
                 }
-                shard.table.insert_unique(hash, KeyEntry { hash, key, windows: by_lane }, |e| e.hash);
+                shard.table.insert_unique(hash, KeyEntry { hash, key: StoredKey::of(&key), windows: by_lane }, |e| e.hash);
             }
         }
         Ok(())
@@ -154,9 +154,10 @@ fn write_payload(store: &VelocityStore, out: &mut Vec<u8>) {
 
 fn write_shard(shard: &Shard, lanes: usize, out: &mut Vec<u8>) {
     for e in &shard.table {
-        put_len(out, e.key.len());
+        let key = e.key.parts();
+        put_len(out, key.len());
         // A key part is written as the value it was taken from.
-        for part in &e.key {
+        for part in key.iter() {
             put_value(out, &part.to_value());
         }
         let windows = e.windows.get(..lanes.min(e.windows.len())).unwrap_or(&[]);

@@ -1,0 +1,102 @@
+//! How the store keeps a key: the common key, one short string (a customer
+//! id, a card hash, a device id), sits inside the table entry itself, so
+//! finding it reads no other memory; other keys are kept as their parts.
+//! In a table of millions of keys every pointer followed is a cache miss:
+//! a `Vec<KeyPart>` of an `Arc<str>` costs two of them per lookup.
+
+use crate::velocity::KeyPart;
+use std::borrow::Cow;
+
+/// The longest string kept inside the entry.
+const INLINE: usize = 22;
+
+/// A key as the store keeps it.
+#[derive(Clone, Debug)]
+pub(crate) enum StoredKey {
+    /// One string of at most [`INLINE`] bytes: its length and bytes.
+    Short { len: u8, bytes: [u8; INLINE] },
+    /// One part of any other kind (an IP address, a number, a longer string).
+    One(KeyPart),
+    /// Several parts.
+    Parts(Box<[KeyPart]>),
+}
+
+impl StoredKey {
+    /// The stored form of `key`.
+    pub(crate) fn of(key: &[KeyPart]) -> StoredKey {
+        match key {
+            [KeyPart::Str(s)] if s.len() <= INLINE => {
+                let mut bytes = [0u8; INLINE];
+                if let Some(b) = bytes.get_mut(..s.len()) {
+                    b.copy_from_slice(s.as_bytes());
+                }
+                StoredKey::Short { len: u8::try_from(s.len()).unwrap_or(u8::MAX), bytes }
+            }
+            [one] => StoredKey::One(one.clone()),
+            parts => StoredKey::Parts(parts.into()),
+        }
+    }
+
+    /// True when this is `key`.
+    pub(crate) fn matches(&self, key: &[KeyPart]) -> bool {
+        match (self, key) {
+            (StoredKey::Short { len, bytes }, [KeyPart::Str(s)]) => bytes.get(..usize::from(*len)) == Some(s.as_bytes()),
+            (StoredKey::Short { .. }, _) => false,
+            (StoredKey::One(part), [other]) => part == other,
+            (StoredKey::One(_), _) => false,
+            (StoredKey::Parts(parts), _) => **parts == *key,
+        }
+    }
+
+    /// The key's parts.
+    pub(crate) fn parts(&self) -> Cow<'_, [KeyPart]> {
+        match self {
+            StoredKey::Short { len, bytes } => {
+                let text = bytes.get(..usize::from(*len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default();
+                Cow::Owned(vec![KeyPart::Str(text.into())])
+            }
+            StoredKey::One(part) => Cow::Owned(vec![part.clone()]),
+            StoredKey::Parts(parts) => Cow::Borrowed(parts),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::velocity::Key;
+    use std::sync::Arc;
+
+    fn to_key(k: &StoredKey) -> Key {
+        k.parts().into_owned()
+    }
+
+    fn s(text: &str) -> KeyPart {
+        KeyPart::Str(Arc::from(text))
+    }
+
+    #[test]
+    fn every_form_matches_its_own_key_only_and_gives_it_back() {
+        let keys: Vec<Key> = vec![
+            vec![s("")],
+            vec![s("cust44394")],
+            vec![s("é-ü")],
+            vec![s(&"x".repeat(INLINE))],
+            vec![s(&"x".repeat(INLINE + 1))],
+            vec![KeyPart::Ip(7)],
+            vec![KeyPart::Num(0)],
+            vec![s("a"), s("b")],
+            vec![s("ab")],
+            vec![KeyPart::Int(5), KeyPart::Bool(true)],
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            let stored = StoredKey::of(a);
+            assert_eq!(&to_key(&stored), a);
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(stored.matches(b), i == j, "{a:?} against {b:?}");
+            }
+        }
+        assert!(matches!(StoredKey::of(&keys[1]), StoredKey::Short { .. }));
+        assert!(matches!(StoredKey::of(&keys[4]), StoredKey::One(_)));
+    }
+}
