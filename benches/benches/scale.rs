@@ -7,7 +7,6 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use kensa_benches::{program, records, RecordEnv};
 use kensa_compiler::check::Phase;
-use kensa_compiler::jit::abi::Frame;
 use kensa_compiler::jit::JitProgram;
 use std::hint::black_box;
 
@@ -37,11 +36,10 @@ fn scale(c: &mut Criterion) {
         let recs = records(&prog, &event);
         let rec = &recs[0];
         g.bench_function(format!("decide_jit_{n}"), |b| {
-            let mut frame = Frame::default();
             let mut out = vec![0u8; n];
             b.iter(|| {
                 let env = RecordEnv { record: rec, lists: &[] };
-                jit.run(Phase::One, &env, &mut frame, &mut out, n);
+                jit.run(Phase::One, &env, &mut out, n);
                 let mut hits = 0usize;
                 kensa_compiler::jit::for_each_true(&out, |_| hits += 1);
                 black_box(hits)

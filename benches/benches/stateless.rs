@@ -10,7 +10,6 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use kensa_benches::{program, records, stateless_events, twenty_five_rules, RecordEnv};
 use kensa_compiler::check::Phase;
-use kensa_compiler::jit::abi::Frame;
 use kensa_compiler::jit::JitProgram;
 use kensa_compiler::value::Value;
 use std::hint::black_box;
@@ -57,13 +56,12 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
     g.throughput(Throughput::Elements(EVENTS as u64));
 
     g.bench_function("kensa_jit", |b| {
-        let mut frame = Frame::default();
         let mut out = vec![0u8; n_rules];
         b.iter(|| {
             let mut hits = 0usize;
             for r in &recs {
                 let env = RecordEnv { record: r, lists: &[] };
-                jit.run(Phase::One, &env, &mut frame, &mut out, n_rules);
+                jit.run(Phase::One, &env, &mut out, n_rules);
                 kensa_compiler::jit::for_each_true(&out, |_| hits += 1);
             }
             black_box(hits)

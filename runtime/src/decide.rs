@@ -11,7 +11,6 @@ use crate::velocity::{aggregate, Key, KeyPart};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
 use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
-use kensa_compiler::jit::abi::Frame;
 use kensa_compiler::jit::JitProgram;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
@@ -95,8 +94,6 @@ pub(crate) struct Scratch {
     pending: Vec<Vec<(usize, i64, Value)>>,
     /// Matched rules, by index.
     matched: Vec<usize>,
-    /// The JIT's frame of native values.
-    frame: Frame,
     /// The JIT's answer per rule.
     out: Vec<u8>,
 }
@@ -204,7 +201,7 @@ pub(crate) fn evaluate(
 
     let mut env = EvalEnv { velocities: &s.velocities, ..base };
     let jit = d.jit.as_ref();
-    run_phase(program, jit, Phase::One, &env, &mut s.frame, &mut s.out, &mut s.matched);
+    run_phase(program, jit, Phase::One, &env, &mut s.out, &mut s.matched);
     let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));
     let score = if skip_scoring {
         Value::Missing
@@ -216,7 +213,7 @@ pub(crate) fn evaluate(
         }
     };
     env.score = &score;
-    run_phase(program, jit, Phase::Two, &env, &mut s.frame, &mut s.out, &mut s.matched);
+    run_phase(program, jit, Phase::Two, &env, &mut s.out, &mut s.matched);
     // Precedence, then priority (rules without one last), then source order.
     s.matched.sort_by_key(|&i| {
         let r = program.rules.get(i);
@@ -299,7 +296,6 @@ fn run_phase(
     jit: Option<&JitProgram>,
     phase: Phase,
     env: &EvalEnv<'_>,
-    frame: &mut Frame,
     out: &mut Vec<u8>,
     matched: &mut Vec<usize>,
 ) {
@@ -310,7 +306,7 @@ fn run_phase(
             // (indexed ones included), and entries of the other phase are
             // filtered out below.
             out.resize(program.rules.len(), 0);
-            jit.run(phase, env, frame, out, program.rules.len());
+            jit.run(phase, env, out, program.rules.len());
             kensa_compiler::jit::for_each_true(out, |i| {
                 if program.rules.get(i).is_some_and(in_phase) {
                     matched.push(i);

@@ -110,15 +110,25 @@ impl Window {
     fn range(&self, t: i64, w: i64) -> (usize, usize) {
         let start = t.saturating_sub(w);
         let lo = self.entries.partition_point(|e| e.time <= start);
-        let hi = self.entries.partition_point(|e| e.time <= t);
+        // Events mostly come in time order: nothing is newer than `t`.
+        let hi = if self.entries.back().is_none_or(|e| e.time <= t) {
+            self.entries.len()
+        } else {
+            self.entries.partition_point(|e| e.time <= t)
+        };
         (lo, hi.max(lo))
     }
 
     /// Places an event by its time (after entries of the same time) and
     /// drops what no read can see any more.
     pub fn insert(&mut self, time: i64, value: Value, window_ms: i64) {
-        let at = self.entries.partition_point(|e| e.time <= time);
-        self.entries.insert(at, Entry { time, value });
+        if self.entries.back().is_none_or(|e| e.time <= time) {
+            // In time order (the common case): it goes last.
+            self.entries.push_back(Entry { time, value });
+        } else {
+            let at = self.entries.partition_point(|e| e.time <= time);
+            self.entries.insert(at, Entry { time, value });
+        }
         let newest = self.entries.back().map_or(time, |e| e.time);
         let keep_after = newest.saturating_sub(window_ms.saturating_mul(2));
         while self.entries.front().is_some_and(|e| e.time <= keep_after) || self.entries.len() > MAX_ENTRIES_PER_WINDOW {

@@ -1,6 +1,6 @@
 //! The boundary between generated code and Rust: the inputs a compiled rule
-//! set reads (values in place, string cells in a frame), the byte layout it
-//! relies on, the signature of its phase functions, and the
+//! set reads in place, the byte layout it relies on, the signature of its
+//! phase functions, and the
 //! `extern "C"` helpers it calls for what it does not compile natively
 //! (strings, IP addresses, lists, sets, regexes, most built-ins).
 //!
@@ -25,7 +25,7 @@ pub enum Kind {
     Bool,
 }
 
-/// Where a frame slot's value comes from.
+/// Where a value generated code reads comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
     /// A field of the record (for `score`, the score of the phase).
@@ -80,31 +80,8 @@ impl Predicate {
     }
 }
 
-/// What one string slot of the [`Frame`] holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cell {
-    /// The address of a string's first byte. INVARIANT StrPair: the slot
-    /// right after it is the same source's [`Cell::StrLen`].
-    StrPtr,
-    /// A string's length in bytes.
-    StrLen,
-}
-
-impl Cell {
-    /// A value as this cell; `None` when it is not a string (missing).
-    fn of(self, v: &Value) -> Option<u64> {
-        match (self, v) {
-            (Cell::StrPtr, Value::Str(s)) => Some(s.as_ptr() as u64),
-            (Cell::StrLen, Value::Str(s)) => u64::try_from(s.len()).ok(),
-            _ => None,
-        }
-    }
-}
-
 /// Where generated code finds its inputs: every generated function takes a
-/// pointer to one. Numbers, times and bools are read in place from the
-/// values (see [`layout`]); strings, whose `Arc<str>` layout Rust does not
-/// fix, from the [`Frame`].
+/// pointer to one. Values are read in place (see [`layout`]).
 #[repr(C)]
 pub struct Inputs {
     /// The record's values by field id: at least one per field of the
@@ -114,10 +91,6 @@ pub struct Inputs {
     pub velocities: *const Value,
     /// The score the phase reads (it replaces the record's `score` field).
     pub score: *const Value,
-    /// The frame's string cells.
-    pub strs: *const u64,
-    /// The frame's presence bytes.
-    pub strs_present: *const u8,
 }
 
 /// The byte layout generated code relies on (INVARIANT ValueLayout on
@@ -130,12 +103,14 @@ pub mod layout {
     pub const VALUE_SIZE: i32 = 24;
     /// Where a value's `bool` is.
     pub const BOOL_AT: i32 = 1;
-    /// Where a value's `f64` or `i64` is.
+    /// Where a value's `f64`, `i64` or `Arc<str>` is.
     pub const WORD_AT: i32 = 8;
     /// The tag of `Value::Bool`.
     pub const TAG_BOOL: i64 = 1;
     /// The tag of `Value::Number`.
     pub const TAG_NUMBER: i64 = 2;
+    /// The tag of `Value::Str`.
+    pub const TAG_STR: i64 = 3;
     /// The tag of `Value::Timestamp`; `Value::Duration` is the next.
     pub const TAG_TIMESTAMP: i64 = 5;
 
@@ -145,42 +120,58 @@ pub mod layout {
     pub const VELOCITIES_AT: i32 = offset_of!(Inputs, velocities) as i32;
     /// See [`FIELDS_AT`].
     pub const SCORE_AT: i32 = offset_of!(Inputs, score) as i32;
-    /// See [`FIELDS_AT`].
-    pub const STRS_AT: i32 = offset_of!(Inputs, strs) as i32;
-    /// See [`FIELDS_AT`].
-    pub const STRS_PRESENT_AT: i32 = offset_of!(Inputs, strs_present) as i32;
 }
 
-/// The string cells generated code reads: one 8-byte cell and one presence
-/// byte per slot, a string's address or length (see [`Cell`]).
+/// Where an `Arc<str>` keeps its text's address and length, so generated
+/// code can compare a string field in place.
 ///
-/// INVARIANT FrameBorrowsEnv: a cell points into the values the frame was
-/// last filled from; generated code reads it only during the call made
-/// right after filling (see `JitProgram::run`).
-#[derive(Clone, Debug, Default)]
-pub struct Frame {
-    /// Cells, by slot.
-    pub vals: Vec<u64>,
-    /// 1 when the slot's value is present, by slot.
-    pub present: Vec<u8>,
+/// Rust fixes neither the order of a wide pointer's two words nor where
+/// `Arc`'s allocation puts the text, so this is not assumed: it is read off
+/// two probe strings when the process first compiles a rule set, and only
+/// accepted when both probes agree (a string's length is one word; the other
+/// word plus a fixed offset is its text's address). Without it, string
+/// equality goes through a helper instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrLayout {
+    /// The byte offset, within the `Arc<str>`, of the word that leads to the text.
+    pub ptr_at: i32,
+    /// The byte offset, within the `Arc<str>`, of the length word.
+    pub len_at: i32,
+    /// The text's address minus the pointer word.
+    pub text_offset: i64,
 }
 
-impl Frame {
-    /// Fills every slot from the event's field and velocity values.
-    #[inline]
-    pub fn fill(&mut self, slots: &[(Source, Cell)], fields: &[Value], velocities: &[Value]) {
-        self.vals.resize(slots.len(), 0);
-        self.present.resize(slots.len(), 0);
-        for ((source, cell), (val, present)) in slots.iter().zip(self.vals.iter_mut().zip(self.present.iter_mut())) {
-            let v = match *source {
-                Source::Field(f) => fields.get(f.0 as usize),
-                Source::Velocity(id) => velocities.get(id.0 as usize),
-            };
-            let c = v.and_then(|v| cell.of(v));
-            *val = c.unwrap_or(0);
-            *present = u8::from(c.is_some());
-        }
+impl StrLayout {
+    /// The layout of this process's `Arc<str>`, when the probes agree.
+    pub fn get() -> Option<StrLayout> {
+        static LAYOUT: std::sync::OnceLock<Option<StrLayout>> = std::sync::OnceLock::new();
+        *LAYOUT.get_or_init(|| {
+            let a = probe("kensa string layout probe")?;
+            let b = probe("k")?;
+            (a == b).then_some(a)
+        })
     }
+}
+
+/// The layout seen on one string (see [`StrLayout`]).
+#[allow(unsafe_code)]
+fn probe(text: &str) -> Option<StrLayout> {
+    let s: Arc<str> = Arc::from(text);
+    if std::mem::size_of::<Arc<str>>() != 16 {
+        return None;
+    }
+    // SAFETY: an `Arc<str>` is 16 bytes (checked above) of two initialised
+    // words (a wide pointer); reading them as integers reads no padding.
+    let words: [u64; 2] = unsafe { std::ptr::from_ref(&s).cast::<[u64; 2]>().read_unaligned() };
+    let (addr, len) = (s.as_ptr() as u64, u64::try_from(s.len()).ok()?);
+    let [w0, w1] = words;
+    let (ptr_at, pointer, len_at) = match (w0 == len, w1 == len) {
+        (false, true) => (0, w0, 8),
+        (true, false) => (8, w1, 0),
+        _ => return None,
+    };
+    let text_offset = i64::try_from(addr.checked_sub(pointer)?).ok()?;
+    (0..=64).contains(&text_offset).then_some(StrLayout { ptr_at, len_at, text_offset })
 }
 
 /// What the helpers need: the environment, the subtrees generated code
@@ -290,6 +281,23 @@ mod tests {
         // SAFETY: `at` is inside the 24-byte value and the tests read only
         // bytes the variant initialises (ValueLayout).
         unsafe { base.add(usize::try_from(at).unwrap()).cast::<T>().read_unaligned() }
+    }
+
+    #[test]
+    fn the_string_layout_probe_finds_every_string_s_text() {
+        let layout = super::StrLayout::get().expect("this platform's Arc<str> is two words");
+        for text in ["", "a", "JPY", "card44394-1", "é"] {
+            let v = Value::str(text);
+            let arc_at = WORD_AT;
+            let len: u64 = read(&v, arc_at + layout.len_at);
+            let pointer: u64 = read(&v, arc_at + layout.ptr_at);
+            assert_eq!(i64::from(read::<u8>(&v, 0)), super::layout::TAG_STR);
+            assert_eq!(len, text.len() as u64);
+            let addr = pointer.wrapping_add(layout.text_offset as u64) as usize as *const u8;
+            // SAFETY: the probe found where the text is; `v` keeps it alive.
+            let bytes = unsafe { std::slice::from_raw_parts(addr, text.len()) };
+            assert_eq!(bytes, text.as_bytes());
+        }
     }
 
     #[test]

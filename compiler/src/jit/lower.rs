@@ -10,8 +10,8 @@
 //! sets otherwise, or calls a built-in other than `abs`/`min`/`max`, is
 //! handed to a helper that runs the interpreter on it (see `abi.rs`).
 
-use super::abi::layout::{BOOL_AT, TAG_BOOL, TAG_NUMBER, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
-use super::abi::{Cell, Kind, Predicate, Source};
+use super::abi::layout::{BOOL_AT, TAG_BOOL, TAG_NUMBER, TAG_STR, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
+use super::abi::{Kind, Predicate, Source, StrLayout};
 use crate::builtins::Builtin;
 use crate::ir::{ArithOp, CmpOp, Node, Program};
 use crate::schema::FieldId;
@@ -78,7 +78,7 @@ pub fn kind_of(program: &Program, node: &Node) -> NodeKind {
     }
 }
 
-/// The string test `node` is, when it is one a frame slot can hold.
+/// The string test on one field `node` is, if it is one.
 pub fn predicate_of(program: &Program, node: &Node) -> Option<Predicate> {
     let string_field = |n: &Node| match n {
         Node::Field(f) if program.schema.fields().get(f.0 as usize).is_some_and(|x| x.ty == TypeName::String) => Some(*f),
@@ -108,11 +108,14 @@ pub fn predicate_of(program: &Program, node: &Node) -> Option<Predicate> {
 /// ones go through the predicate helper.
 pub const NATIVE_STR_EQ_MAX: usize = 64;
 
-/// `(field, constant, negate)` when `node` is a string equality the
-/// generated code compares itself (see `Translator::str_eq`).
-fn native_str_eq(program: &Program, node: &Node) -> Option<(FieldId, Arc<str>, bool)> {
+/// `(field, constant, negate, layout)` when `node` is a string equality
+/// the generated code compares itself (see `Translator::str_eq`): the
+/// constant is short enough and this process's string layout is known.
+fn native_str_eq(program: &Program, node: &Node) -> Option<(FieldId, Arc<str>, bool, StrLayout)> {
     match predicate_of(program, node)? {
-        Predicate::StrEq { field, value, negate } if value.len() <= NATIVE_STR_EQ_MAX => Some((field, value, negate)),
+        Predicate::StrEq { field, value, negate } if value.len() <= NATIVE_STR_EQ_MAX => {
+            Some((field, value, negate, StrLayout::get()?))
+        }
         _ => None,
     }
 }
@@ -145,10 +148,6 @@ pub struct Bases {
     pub velocities: Ssa,
     /// The phase's score value.
     pub score: Ssa,
-    /// The frame's string cells.
-    pub strs: Ssa,
-    /// The frame's presence bytes.
-    pub strs_present: Ssa,
 }
 
 /// Walks IR nodes into one function under construction.
@@ -157,8 +156,6 @@ pub struct Translator<'a, 'b> {
     pub b: &'a mut FunctionBuilder<'b>,
     /// The program being compiled.
     pub program: &'a Program,
-    /// Frame slots, shared by every function of the program.
-    pub slots: &'a mut Vec<(Source, Cell)>,
     /// Subtrees for the interpreter, shared likewise.
     pub fallback: &'a mut Vec<Node>,
     /// String tests, shared likewise.
@@ -207,8 +204,8 @@ impl Translator<'_, '_> {
             NodeKind::Native(k) if k != want => return self.missing_of(want),
             NodeKind::Native(_) => {}
         }
-        if let Some((field, value, negate)) = native_str_eq(self.program, node) {
-            return self.str_eq(field, &value, negate);
+        if let Some((field, value, negate, layout)) = native_str_eq(self.program, node) {
+            return self.str_eq(field, &value, negate, layout);
         }
         if let Some(p) = predicate_of(self.program, node) {
             let index = match self.predicates.iter().position(|q| *q == p) {
@@ -326,27 +323,21 @@ impl Translator<'_, '_> {
         Val { v, missing: never }
     }
 
-    /// The frame slot of a string source, added when new with its
-    /// companion length slot (INVARIANT StrPair).
-    fn string_slot(&mut self, source: Source) -> usize {
-        if let Some(i) = self.slots.iter().position(|sc| *sc == (source, Cell::StrPtr)) {
-            return i;
+    /// Where `source`'s value is: a base pointer and a byte offset.
+    fn place(&self, source: Source) -> (Ssa, i32) {
+        let index = |i: u32| i32::try_from(i).unwrap_or(i32::MAX).saturating_mul(VALUE_SIZE);
+        match source {
+            Source::Field(f) if f == self.program.score_field => (self.bases.score, 0),
+            Source::Field(f) => (self.bases.fields, index(f.0)),
+            Source::Velocity(v) => (self.bases.velocities, index(v.0)),
         }
-        self.slots.push((source, Cell::StrPtr));
-        self.slots.push((source, Cell::StrLen));
-        self.slots.len() - 2
     }
 
     /// Reads a native value in place (ValueLayout): present when the tag
     /// is the kind's. The payload is loaded either way and only used when
     /// present.
     fn load(&mut self, source: Source, want: Kind) -> Val {
-        let index = |i: u32| i32::try_from(i).unwrap_or(i32::MAX).saturating_mul(VALUE_SIZE);
-        let (base, at) = match source {
-            Source::Field(f) if f == self.program.score_field => (self.bases.score, 0),
-            Source::Field(f) => (self.bases.fields, index(f.0)),
-            Source::Velocity(v) => (self.bases.velocities, index(v.0)),
-        };
+        let (base, at) = self.place(source);
         let flags = MemFlagsData::trusted().with_readonly();
         let tag = self.b.ins().load(types::I8, flags, base, at);
         let present = match want {
@@ -371,17 +362,18 @@ impl Translator<'_, '_> {
         Val { v, missing }
     }
 
-    /// `field == value` (`!=` when `negate`) on a string field, natively:
-    /// the lengths first, then the bytes in loads of 8, 4, 2 and 1 bytes
-    /// compared with the constant's, made only when the lengths are equal
-    /// (so no load reads past the field's string).
-    fn str_eq(&mut self, field: FieldId, value: &str, negate: bool) -> Val {
-        let slot = self.string_slot(Source::Field(field));
-        let offset = i32::try_from(slot).unwrap_or(i32::MAX);
+    /// `field == value` (`!=` when `negate`) on a string field, in place:
+    /// the tag and length first, then the text in loads of 8, 4, 2 and 1
+    /// bytes compared with the constant's, made only when the field is a
+    /// string of the same length (so no load reads past its text).
+    fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
+        let (base, at) = self.place(Source::Field(field));
         let flags = MemFlagsData::trusted().with_readonly();
-        let present = self.b.ins().load(types::I8, flags, self.bases.strs_present, offset);
+        let tag = self.b.ins().load(types::I8, flags, base, at);
+        let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
         let missing = self.b.ins().bxor_imm_u(present, 1);
-        let len = self.b.ins().load(types::I64, flags, self.bases.strs, offset.saturating_add(1).saturating_mul(8));
+        let arc_at = at.saturating_add(WORD_AT);
+        let len = self.b.ins().load(types::I64, flags, base, arc_at.saturating_add(layout.len_at));
         let want_len = i64::try_from(value.len()).unwrap_or(i64::MAX);
         let len_ok = self.b.ins().icmp_imm_u(IntCC::Equal, len, want_len);
         let equal = if value.is_empty() {
@@ -394,7 +386,8 @@ impl Translator<'_, '_> {
             let no = self.flag(false);
             self.b.ins().brif(go, bytes, &[], done, &[no.into()]);
             self.b.switch_to_block(bytes);
-            let ptr = self.b.ins().load(self.ptr, flags, self.bases.strs, offset.saturating_mul(8));
+            let pointer = self.b.ins().load(self.ptr, flags, base, arc_at.saturating_add(layout.ptr_at));
+            let ptr = self.b.ins().iadd_imm_u(pointer, layout.text_offset);
             // The string's bytes: any alignment, never trapping (the
             // lengths are equal, so every load is inside the string).
             let byte_flags = MemFlagsData::new().with_notrap().with_readonly();

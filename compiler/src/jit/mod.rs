@@ -1,6 +1,6 @@
 //! The Cranelift JIT: every rule set compiled to native code, one function
 //! per phase (phase 1: rules that do not read `score`; phase 2: those that
-//! do). The language walk is in `lower.rs`; the frame layout and the
+//! do). The language walk is in `lower.rs`; the inputs' layout and the
 //! helpers generated code calls are in `abi.rs`.
 //!
 //! Lifecycle (as Cranelift's own front ends do it): declare the helpers and
@@ -20,7 +20,7 @@ pub mod lower;
 use crate::check::Phase;
 use crate::interp::Env;
 use crate::ir::{Node, Program};
-use abi::{Cell, FallbackCtx, Frame, Inputs, PhaseFn, Predicate, Source};
+use abi::{FallbackCtx, Inputs, PhaseFn, Predicate};
 use crate::value::Value;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, UserFuncName, Value as Ssa};
 use index::PhaseIndex;
@@ -59,8 +59,6 @@ pub struct JitProgram {
     chunks: Vec<ChunkFn>,
     /// Per phase: the indexed rules, by the values that select them.
     index: [PhaseIndex; 2],
-    /// The frame's string slots.
-    slots: Vec<(Source, Cell)>,
     /// The field a phase's score replaces.
     score_field: crate::schema::FieldId,
     /// How many values generated code may read from `Inputs::fields` and
@@ -83,7 +81,6 @@ pub const CHUNK_RULES: usize = 256;
 impl std::fmt::Debug for JitProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JitProgram")
-            .field("slots", &self.slots.len())
             .field("predicates", &self.predicates.len())
             .field("chunks", &self.chunks.len())
             .field("fallback", &self.fallback.len())
@@ -93,7 +90,6 @@ impl std::fmt::Debug for JitProgram {
 
 /// What every function of one program shares while it is compiled.
 struct Shared {
-    slots: Vec<(Source, Cell)>,
     fallback: Vec<Node>,
     predicates: Vec<Predicate>,
 }
@@ -184,8 +180,6 @@ impl Builder {
                 fields: base(abi::layout::FIELDS_AT),
                 velocities: base(abi::layout::VELOCITIES_AT),
                 score: base(abi::layout::SCORE_AT),
-                strs: base(abi::layout::STRS_AT),
-                strs_present: base(abi::layout::STRS_PRESENT_AT),
             };
             let helpers = lower::Helpers {
                 truth: self.module.declare_func_in_func(self.truth, b.func),
@@ -196,7 +190,6 @@ impl Builder {
             let mut t = lower::Translator {
                 b: &mut b,
                 program,
-                slots: &mut shared.slots,
                 fallback: &mut shared.fallback,
                 predicates: &mut shared.predicates,
                 helpers: &helpers,
@@ -220,7 +213,7 @@ impl JitProgram {
     /// indexed ones (see `index.rs`).
     pub fn compile(program: &Program) -> Result<JitProgram, JitError> {
         let mut bld = Builder::new()?;
-        let mut shared = Shared { slots: Vec::new(), fallback: Vec::new(), predicates: Vec::new() };
+        let mut shared = Shared { fallback: Vec::new(), predicates: Vec::new() };
         let phases = [Phase::One, Phase::Two];
         let mut phase_ids = Vec::new();
         let mut indexed: Vec<(usize, index::Guarded)> = Vec::new();
@@ -305,7 +298,6 @@ impl JitProgram {
             phase_two,
             chunks,
             index,
-            slots: shared.slots,
             score_field: program.score_field,
             fields: program.schema.fields().len(),
             velocities: program.velocities.len(),
@@ -322,13 +314,13 @@ impl JitProgram {
     /// one byte per rule of the program. The phase reads `score` through
     /// `env.field` (a phase may replace it) and everything else in place
     /// when the environment lends its values (see [`Env::field_values`]).
-    pub fn run(&self, phase: Phase, env: &dyn Env, frame: &mut Frame, out: &mut [u8], rules: usize) {
+    pub fn run(&self, phase: Phase, env: &dyn Env, out: &mut [u8], rules: usize) {
         let Some(out) = out.get_mut(..rules) else { return };
         match env.values() {
             Some((fields, velocities)) if fields.len() >= self.fields && velocities.len() >= self.velocities => {
-                self.run_on(phase, env, fields, velocities, frame, out);
+                self.run_on(phase, env, fields, velocities, out);
             }
-            _ => self.run_copied(phase, env, frame, out),
+            _ => self.run_copied(phase, env, out),
         }
     }
 
@@ -337,21 +329,18 @@ impl JitProgram {
     /// reads one per field and per velocity.
     #[cold]
     #[inline(never)]
-    fn run_copied(&self, phase: Phase, env: &dyn Env, frame: &mut Frame, out: &mut [u8]) {
+    fn run_copied(&self, phase: Phase, env: &dyn Env, out: &mut [u8]) {
         let fields: Vec<Value> =
             (0..self.fields).map(|i| env.field(crate::schema::FieldId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
         let velocities: Vec<Value> =
             (0..self.velocities).map(|i| env.velocity(crate::ir::VelocityId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
-        self.run_on(phase, env, &fields, &velocities, frame, out);
+        self.run_on(phase, env, &fields, &velocities, out);
     }
 
     /// Runs a phase reading `fields` and `velocities` in place; they hold
     /// at least one value per field and per velocity of the program.
-    fn run_on(&self, phase: Phase, env: &dyn Env, fields: &[Value], velocities: &[Value], frame: &mut Frame, out: &mut [u8]) {
+    fn run_on(&self, phase: Phase, env: &dyn Env, fields: &[Value], velocities: &[Value], out: &mut [u8]) {
         debug_assert!(fields.len() >= self.fields && velocities.len() >= self.velocities);
-        if !self.slots.is_empty() {
-            frame.fill(&self.slots, fields, velocities);
-        }
         // Phase 1 code never reads the score (rules that read it are phase
         // 2): the record's own value stands in, without a call.
         let score: &Value = match phase {
@@ -362,8 +351,6 @@ impl JitProgram {
             fields: fields.as_ptr(),
             velocities: velocities.as_ptr(),
             score,
-            strs: frame.vals.as_ptr(),
-            strs_present: frame.present.as_ptr(),
         };
         let [index_one, index_two] = &self.index;
         let (f, index) = match phase {
@@ -376,10 +363,8 @@ impl JitProgram {
             out.fill(0);
         }
         // SAFETY: `inputs` points to at least one value per field and per
-        // velocity of the program (`run_on`'s contract), a live score
-        // value, and a frame filled above from the same values with one
-        // cell and presence byte per string slot the code reads
-        // (FrameBorrowsEnv); `out` holds a byte per rule, the highest offset
+        // velocity of the program (`run_on`'s contract) and a live score
+        // value, all borrowed for the call; `out` holds a byte per rule, the highest offset
         // the code writes; `ctx` outlives the call; the code lives as long
         // as `self` (CodeOutlivesCalls).
         unsafe {
@@ -499,8 +484,8 @@ mod tests {
         values[slot("event.time")] = Value::Timestamp(1_767_225_600_001);
         let n = program.rules.len();
         let answers = |env: &Fields| {
-            let (mut frame, mut out) = (super::Frame::default(), vec![9u8; n]);
-            jit.run(Phase::One, env, &mut frame, &mut out, n);
+            let mut out = vec![9u8; n];
+            jit.run(Phase::One, env, &mut out, n);
             out
         };
         let lent = answers(&Fields { values: values.clone(), lend: true });
