@@ -16,13 +16,21 @@ pub fn parse_number(text: &str) -> Result<f64, String> {
 /// Writes a number in the shortest form that reads back to the same f64,
 /// whole numbers without `.0` (`86`, `57.16`, `1e21`).
 pub fn format_number(v: f64) -> String {
+    let mut s = String::new();
+    write_number(&mut s, v);
+    s
+}
+
+/// Appends [`format_number`]'s text to `out`.
+pub fn write_number(out: &mut String, v: f64) {
+    use std::fmt::Write;
     let a = v.abs();
     if a != 0.0 && !(1e-6..1e16).contains(&a) {
         // Debug uses an exponent for very large and very small magnitudes.
-        let s = format!("{v:?}");
-        s.replace(".0e", "e")
+        out.push_str(&format!("{v:?}").replace(".0e", "e"));
     } else {
-        format!("{v}")
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{v}");
     }
 }
 

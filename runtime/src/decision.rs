@@ -121,9 +121,19 @@ pub fn value_json(v: &Value) -> Json {
 
 /// `2026-01-01T00:00:00.000Z`.
 pub fn format_time(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_time(&mut s, ms);
+    s
+}
+
+/// Appends [`format_time`]'s text to `out`.
+pub fn write_time(out: &mut String, ms: i64) {
     use chrono::{Datelike, Timelike};
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => format!(
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => write!(
+            out,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
             t.year(),
             t.month(),
@@ -133,8 +143,8 @@ pub fn format_time(ms: i64) -> String {
             t.second(),
             t.timestamp_subsec_millis()
         ),
-        None => ms.to_string(),
-    }
+        None => write!(out, "{ms}"),
+    };
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 //! The replay itself (reading the history, ordering it, sampling) is the
 //! caller's; this module only needs each decided event in replay order.
 
-use crate::decision::{format_time, Decision};
+use crate::decision::{write_time, Decision};
 use crate::record::Record;
 use kensa_compiler::ir::Program;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
-use kensa_dsl::literal::{format_number, json_number};
+use kensa_dsl::literal::{json_number, write_number};
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -143,22 +143,38 @@ impl Replayed {
         }
     }
 
-    /// The row of the result CSV, in [`CSV_HEADER`] order.
-    pub fn csv_row(&self) -> [String; 11] {
+    /// Writes the row of the result CSV into `row` (in [`CSV_HEADER`]
+    /// order), reusing its strings: a replay writes millions of rows.
+    pub fn write_csv_row(&self, row: &mut [String; 11]) {
+        use std::fmt::Write;
         let d = &self.decision;
-        [
-            d.event_id.clone().unwrap_or_default(),
-            format_time(self.time),
-            self.customer_id.clone().unwrap_or_default(),
-            self.amount.map(format_number).unwrap_or_default(),
-            d.score.map(format_number).unwrap_or_default(),
-            d.score_level.as_str().to_string(),
-            if self.fraud { "1".to_string() } else { String::new() },
-            d.code.to_string(),
-            d.outcome.to_string(),
-            d.matched.iter().map(|m| &**m).collect::<Vec<&str>>().join("|"),
-            if d.skip_scoring { "1" } else { "0" }.to_string(),
-        ]
+        for field in row.iter_mut() {
+            field.clear();
+        }
+        let [id, time, customer, amount, score, level, fraud, code, outcome, matched, skip] = row;
+        id.push_str(d.event_id.as_deref().unwrap_or_default());
+        write_time(time, self.time);
+        customer.push_str(self.customer_id.as_deref().unwrap_or_default());
+        if let Some(a) = self.amount {
+            write_number(amount, a);
+        }
+        if let Some(s) = d.score {
+            write_number(score, s);
+        }
+        level.push_str(d.score_level.as_str());
+        if self.fraud {
+            fraud.push('1');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(code, "{}", d.code);
+        outcome.push_str(&d.outcome);
+        for (i, m) in d.matched.iter().enumerate() {
+            if i > 0 {
+                matched.push('|');
+            }
+            matched.push_str(m);
+        }
+        skip.push(if d.skip_scoring { '1' } else { '0' });
     }
 }
 
