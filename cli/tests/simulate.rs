@@ -206,6 +206,31 @@ fn bad_inputs() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The result is written on a thread of its own: a write that fails
+/// (here a full device), at the end or while events are still being
+/// decided, is an error naming the file, never a silent success.
+#[test]
+fn a_result_that_cannot_be_written_is_an_error() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let f = Files::new("full");
+    let many: Vec<String> = (0..5_000)
+        .map(|i| {
+            json!({"event": {"id": format!("m{i}"), "time": 1_767_225_600_000i64 + i * 1000}, "card": {"hash": format!("k{}", i % 7)}, "amount": i})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(f.dir.join("many.jsonl"), many.join("\n")).unwrap();
+    for history in ["history.jsonl", "many.jsonl"] {
+        let out = kensa(&["simulate", "--rules", &f.p("rules.kensa"), "--history", &f.p(history), "--out", "/dev/full"]);
+        assert_eq!(out.status.code(), Some(2), "{history}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("/dev/full: error: cannot write the result"), "{history}: {err}");
+        assert!(out.stdout.is_empty(), "{history}: a summary was printed");
+    }
+}
+
 #[test]
 fn report_is_self_contained_html_with_charts_and_rule_table() {
     let f = Files::new("report");

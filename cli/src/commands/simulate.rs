@@ -289,10 +289,13 @@ struct Setup {
 struct Reported {
     row: Replayed,
     baseline: Option<Decision>,
+    /// The decided record, dropped by the sink's thread: freeing its
+    /// strings is work the deciding thread need not wait for.
+    record: Record,
 }
 
-/// Where reported events go: tallied and written at once, or held in a
-/// reservoir for the sample and tallied at the end in replay order.
+/// Where reported events go, on a thread of its own: tallied and written
+/// to the result CSV in the order they arrive.
 struct Sink {
     tally: Tally,
     base: Option<(Tally, Comparison)>,
@@ -304,26 +307,69 @@ struct Sink {
 
 impl Sink {
     fn take(&mut self, r: Reported) -> Result<(), Stop> {
-        self.tally.add(&r.row);
-        if let (Some((btally, cmp)), Some(bd)) = (self.base.as_mut(), r.baseline) {
-            let brow = Replayed { decision: bd, ..r.row.clone() };
+        let Reported { row, baseline, record } = r;
+        // Freed here, on the sink's thread.
+        drop(record);
+        self.tally.add(&row);
+        if let (Some((btally, cmp)), Some(bd)) = (self.base.as_mut(), baseline) {
+            let brow = Replayed { decision: bd, ..row.clone() };
             btally.add(&brow);
             cmp.add(
-                (self.tally.stops(&r.row.decision), self.tally.flags(&r.row.decision)),
+                (self.tally.stops(&row.decision), self.tally.flags(&row.decision)),
                 (btally.stops(&brow.decision), btally.flags(&brow.decision)),
-                brow.decision.outcome != r.row.decision.outcome,
-                r.row.amount.unwrap_or(0.0),
-                r.row.fraud,
+                brow.decision.outcome != row.decision.outcome,
+                row.amount.unwrap_or(0.0),
+                row.fraud,
             );
         }
-        r.row.write_csv_row(&mut self.row);
+        row.write_csv_row(&mut self.row);
         self.csv.write_record(&self.row).map_err(|e| csv_failed(&self.out, &e))
+    }
+
+    /// Takes every batch until the sender is dropped, then flushes.
+    fn drain(mut self, batches: std::sync::mpsc::Receiver<Vec<Reported>>) -> Result<Sink, Stop> {
+        for batch in batches {
+            for r in batch {
+                self.take(r)?;
+            }
+        }
+        self.csv.flush().map_err(|e| csv_failed(&self.out, &e))?;
+        Ok(self)
+    }
+}
+
+/// The deciding thread's end of the channel to the sink: reported events
+/// go in batches, so the threads meet once per batch, not per event.
+struct ToSink {
+    tx: std::sync::mpsc::SyncSender<Vec<Reported>>,
+    batch: Vec<Reported>,
+}
+
+impl ToSink {
+    const BATCH: usize = 256;
+
+    /// Queues an event; false when the sink has stopped (its error is in
+    /// its result).
+    fn push(&mut self, r: Reported) -> bool {
+        self.batch.push(r);
+        self.batch.len() < Self::BATCH || self.flush()
+    }
+
+    fn flush(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        self.tx.send(batch).is_ok()
     }
 }
 
 fn csv_failed(path: &std::path::Path, e: &dyn std::fmt::Display) -> Stop {
     eprintln!("{}: error: cannot write the result: {e}", path.display());
     Stop::Exit(EXIT_USAGE)
+}
+
+/// What the deciding loop counted.
+struct Counted {
+    events: u64,
+    invalid: u64,
 }
 
 fn replay(
@@ -342,21 +388,59 @@ fn replay(
     let base = baseline.as_ref().zip(setup.baseline_stop_flag.clone()).map(|(b, (stop, flag))| {
         (Tally::new(b.active().program(), stop, flag), Comparison::default())
     });
-    let candidate_version = candidate.active();
-    let mut sink = Sink {
-        tally: Tally::new(candidate_version.program(), setup.stop.clone(), setup.flag.clone()),
+    let sink = Sink {
+        tally: Tally::new(candidate.active().program(), setup.stop.clone(), setup.flag.clone()),
         base,
         csv,
         row: Default::default(),
         out: setup.out.clone(),
     };
+    let (counted, sink) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Reported>>(8);
+        let writer = scope.spawn(move || sink.drain(rx));
+        let mut to_sink = ToSink { tx, batch: Vec::with_capacity(ToSink::BATCH) };
+        let counted = decide_all(setup, &candidate, baseline.as_ref(), labels, lines, &mut to_sink);
+        if counted.is_ok() {
+            to_sink.flush();
+        }
+        drop(to_sink);
+        let written = writer.join().unwrap_or_else(|_| {
+            eprintln!("error: writing the result stopped unexpectedly");
+            Err(Stop::Exit(EXIT_USAGE))
+        });
+        (counted, written)
+    });
+    // A stop of the deciding loop (an out-of-order event) comes first; the
+    // sink's error otherwise.
+    let counted = counted?;
+    let sink = sink?;
+    // The engines' velocity state (hundreds of megabytes of windows after a
+    // long history) is left to the process's exit, which frees it at once,
+    // instead of being dropped window by window: that took about a tenth of
+    // a replay. `simulate` ends right after the summary.
+    std::mem::forget(candidate);
+    std::mem::forget(baseline);
+    Ok(Run { candidate: sink.tally, baseline: sink.base, events: counted.events, invalid: counted.invalid })
+}
+
+/// Decides every event in order and hands the reported ones to the sink
+/// (in replay order, or the sample's at the end).
+fn decide_all(
+    setup: &Setup,
+    candidate: &Engine,
+    baseline: Option<&Engine>,
+    labels: &mut Labels,
+    lines: impl Iterator<Item = Decoded>,
+    to_sink: &mut ToSink,
+) -> Result<Counted, Stop> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed);
     let mut reservoir: Vec<(u64, Reported)> = Vec::new();
     let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
     let mut newest = i64::MIN;
+    let candidate_version = candidate.active();
     let time_field = candidate_version.program().event_time_field;
     let row_fields = RowFields::of(candidate_version.program());
-    let baseline_same_schema = baseline.as_ref().is_some_and(|b| b.active().schema() == candidate_version.schema());
+    let baseline_same_schema = baseline.is_some_and(|b| b.active().schema() == candidate_version.schema());
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
@@ -377,16 +461,22 @@ fn replay(
         newest = time;
         events += 1;
         let decision = candidate.decide(&record, DecideOptions::default());
-        let base_decision = baseline.as_ref().and_then(|b| decide_other(b, baseline_same_schema, &line, &record));
+        let base_decision = baseline.and_then(|b| decide_other(b, baseline_same_schema, &line, &record));
         labels.saw(decision.event_id.as_deref());
         let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
         if !in_period {
             continue;
         }
         let fraud = labels.is_fraud(decision.event_id.as_deref());
-        let item = Reported { row: Replayed::new(row_fields, &record, decision, time, fraud), baseline: base_decision };
+        let row = Replayed::new(row_fields, &record, decision, time, fraud);
+        let item = Reported { row, baseline: base_decision, record };
         match setup.sample {
-            None => sink.take(item)?,
+            None => {
+                if !to_sink.push(item) {
+                    // The sink stopped; its result says why.
+                    break;
+                }
+            }
             Some(n) => {
                 // Reservoir sampling (algorithm R): every reported event ends
                 // up in the sample with probability n / reported.
@@ -404,16 +494,11 @@ fn replay(
     }
     reservoir.sort_by_key(|(i, _)| *i);
     for (_, item) in reservoir {
-        sink.take(item)?;
+        if !to_sink.push(item) {
+            break;
+        }
     }
-    sink.csv.flush().map_err(|e| csv_failed(&setup.out, &e))?;
-    // The engines' velocity state (hundreds of megabytes of windows after a
-    // long history) is left to the process's exit, which frees it at once,
-    // instead of being dropped window by window: that took about a tenth of
-    // a replay. `simulate` ends right after the summary.
-    std::mem::forget(candidate);
-    std::mem::forget(baseline);
-    Ok(Run { candidate: sink.tally, baseline: sink.base, events, invalid })
+    Ok(Counted { events, invalid })
 }
 
 /// The baseline decides the same event. Its schema may declare other fields,
