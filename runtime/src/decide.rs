@@ -90,8 +90,11 @@ pub(crate) struct Scratch {
     ofs: Vec<Value>,
     /// Per velocity: its value for this event.
     velocities: Vec<Value>,
-    /// Per binding: (lane, window, value) to record.
-    pending: Vec<Vec<(usize, i64, Value)>>,
+    /// Per binding: (lane, window, velocity) to record: the value is moved
+    /// out of `ofs` when the event is recorded, not copied.
+    pending: Vec<Vec<(usize, i64, usize)>>,
+    /// What one recording hands the store.
+    items: Vec<(usize, i64, Value)>,
     /// Matched rules, by index.
     matched: Vec<usize>,
     /// The JIT's answer per rule.
@@ -192,8 +195,8 @@ pub(crate) fn evaluate(
         });
         if let Some(pending) = s.pending.get_mut(b) {
             for m in binding.members.iter().filter(|m| m.records) {
-                if let (Some(true), Some(of)) = (s.qualifies.get(m.velocity), s.ofs.get(m.velocity)) {
-                    pending.push((m.lane, m.window_ms, of.clone()));
+                if s.qualifies.get(m.velocity) == Some(&true) {
+                    pending.push((m.lane, m.window_ms, m.velocity));
                 }
             }
         }
@@ -259,11 +262,15 @@ pub(crate) fn evaluate(
 pub(crate) fn commit(d: &Deployment, s: &mut Scratch) {
     let Some(t) = s.time else { return };
     for (b, binding) in d.bindings.iter().enumerate() {
-        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
+        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get(b)) else {
             continue;
         };
         if binding.writable && !pending.is_empty() {
-            binding.group.record(hash, key, t, pending);
+            // Each velocity is recorded by one member at most (see
+            // `Member::records`), so its value can be moved.
+            s.items.clear();
+            s.items.extend(pending.iter().map(|&(lane, window_ms, v)| (lane, window_ms, s.ofs.get_mut(v).map(std::mem::take).unwrap_or_default())));
+            binding.group.record(hash, key, t, &mut s.items);
         }
     }
 }
