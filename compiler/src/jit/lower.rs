@@ -139,6 +139,26 @@ pub struct Helpers {
     pub predicate: FuncRef,
 }
 
+/// The integer a load of `piece.len()` (1, 2, 4 or 8) bytes holding `piece`
+/// reads, in the target's byte order, zero-extended as Cranelift expects a
+/// narrow immediate.
+fn native_word(piece: &[u8]) -> i64 {
+    let bytes = |n: usize| {
+        let mut b = [0u8; 8];
+        if let (Some(dst), Some(src)) = (b.get_mut(..n), piece.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        b
+    };
+    let b = bytes(piece.len());
+    match piece.len() {
+        1 => i64::from(b[0]),
+        2 => i64::from(u16::from_ne_bytes([b[0], b[1]])),
+        4 => i64::from(u32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+        _ => i64::from_ne_bytes(b),
+    }
+}
+
 /// The pointers of `abi::Inputs`, loaded at the function's entry.
 #[derive(Clone, Copy)]
 pub struct Bases {
@@ -402,12 +422,8 @@ impl Translator<'_, '_> {
                     _ => (types::I8, 1),
                 };
                 let (piece, tail) = rest.split_at(size);
-                let mut word = [0u8; 8];
-                if let Some(w) = word.get_mut(..size) {
-                    w.copy_from_slice(piece);
-                }
                 let loaded = self.b.ins().load(ty, byte_flags, ptr, at);
-                let same = self.b.ins().icmp_imm_u(IntCC::Equal, loaded, i64::from_le_bytes(word));
+                let same = self.b.ins().icmp_imm_u(IntCC::Equal, loaded, native_word(piece));
                 all = self.b.ins().band(all, same);
                 rest = tail;
                 at = at.saturating_add(i32::try_from(size).unwrap_or(8));

@@ -61,9 +61,10 @@ pub struct JitProgram {
     index: [PhaseIndex; 2],
     /// The field a phase's score replaces.
     score_field: crate::schema::FieldId,
-    /// How many values generated code may read from `Inputs::fields` and
-    /// `Inputs::velocities` (the program's fields and velocities).
+    /// How many values generated code reads from `Inputs::fields` (the
+    /// program's fields) ...
     fields: usize,
+    /// ... and from `Inputs::velocities` (the program's velocities).
     velocities: usize,
     predicates: Vec<Predicate>,
     fallback: Vec<Node>,
@@ -313,7 +314,7 @@ impl JitProgram {
     /// rules: then every entry not of the phase is set to 0. `out` must hold
     /// one byte per rule of the program. The phase reads `score` through
     /// `env.field` (a phase may replace it) and everything else in place
-    /// when the environment lends its values (see [`Env::field_values`]).
+    /// when the environment lends its values (see [`Env::values`]).
     pub fn run(&self, phase: Phase, env: &dyn Env, out: &mut [u8], rules: usize) {
         let Some(out) = out.get_mut(..rules) else { return };
         match env.values() {
@@ -364,9 +365,11 @@ impl JitProgram {
         }
         // SAFETY: `inputs` points to at least one value per field and per
         // velocity of the program (`run_on`'s contract) and a live score
-        // value, all borrowed for the call; `out` holds a byte per rule, the highest offset
-        // the code writes; `ctx` outlives the call; the code lives as long
-        // as `self` (CodeOutlivesCalls).
+        // value, all borrowed for the call (generated code reads only ids of
+        // the program, and a payload only after checking its tag, so any
+        // value is safe to read); `out` holds a byte per rule, the highest
+        // offset the code writes; `ctx` outlives the call; the code lives as
+        // long as `self` (CodeOutlivesCalls).
         unsafe {
             f(&raw const inputs, ctx_ptr, out.as_mut_ptr());
         }
