@@ -230,13 +230,12 @@ impl Caught {
     }
 }
 
-/// Adds `n` to the count under `name`, allocating the key only the first time.
-fn count_by_name(counts: &mut BTreeMap<String, u64>, name: &str, n: u64) {
-    match counts.get_mut(name) {
-        Some(c) => *c += n,
-        None => {
-            counts.insert(name.to_string(), n);
-        }
+/// Updates the entry under `name` (created empty when new): the key is
+/// allocated only the first time, not once per replayed event.
+fn update_by_name<V: Default>(map: &mut BTreeMap<String, V>, name: &str, update: impl FnOnce(&mut V)) {
+    match map.get_mut(name) {
+        Some(v) => update(v),
+        None => update(map.entry(name.to_string()).or_default()),
     }
 }
 
@@ -338,11 +337,7 @@ impl Tally {
         if r.fraud {
             self.fraud.add(amount);
         }
-        if let Some(ca) = self.decisions.get_mut(&*d.outcome) {
-            ca.add(amount);
-        } else {
-            self.decisions.entry(d.outcome.to_string()).or_default().add(amount);
-        }
+        update_by_name(&mut self.decisions, &d.outcome, |ca| ca.add(amount));
         let stopped = self.stops(d);
         if stopped {
             self.stopped.add(amount, r.fraud);
@@ -361,12 +356,9 @@ impl Tally {
                 }
             }
         }
-        count_by_name(&mut self.score_levels, d.score_level.as_str(), 1);
+        update_by_name(&mut self.score_levels, d.score_level.as_str(), |n| *n += 1);
         let day = self.days.entry(r.time.div_euclid(86_400_000)).or_default();
-        match day.decisions.get_mut(&*d.outcome) {
-            Some(ca) => ca.add(amount),
-            None => day.decisions.entry(d.outcome.to_string()).or_default().add(amount),
-        }
+        update_by_name(&mut day.decisions, &d.outcome, |ca| ca.add(amount));
         if r.fraud {
             if stopped {
                 day.fraud_stopped.add(amount);

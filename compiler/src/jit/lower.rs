@@ -143,14 +143,10 @@ pub struct Helpers {
 /// reads, in the target's byte order, zero-extended as Cranelift expects a
 /// narrow immediate.
 fn native_word(piece: &[u8]) -> i64 {
-    let bytes = |n: usize| {
-        let mut b = [0u8; 8];
-        if let (Some(dst), Some(src)) = (b.get_mut(..n), piece.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        b
-    };
-    let b = bytes(piece.len());
+    let mut b = [0u8; 8];
+    if let Some(dst) = b.get_mut(..piece.len()) {
+        dst.copy_from_slice(piece);
+    }
     match piece.len() {
         1 => i64::from(b[0]),
         2 => i64::from(u16::from_ne_bytes([b[0], b[1]])),
