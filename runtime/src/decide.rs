@@ -243,7 +243,7 @@ pub(crate) fn evaluate(
     };
     Decision {
         event_id: match record.get(program.event_id_field) {
-            Value::Str(s) => Some(s.to_string()),
+            Value::Str(s) => Some(Arc::clone(s)),
             _ => None,
         },
         outcome,

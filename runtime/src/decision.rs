@@ -53,7 +53,7 @@ pub struct Explained {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     /// `event.id` when it is a string.
-    pub event_id: Option<String>,
+    pub event_id: Option<Arc<str>>,
     /// The highest-precedence matched outcome, or `none`.
     pub outcome: Arc<str>,
     /// Its code.
@@ -77,7 +77,7 @@ impl Decision {
     /// The decision as one JSON object, keys in the SPEC's order.
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
-        m.insert("event_id".into(), self.event_id.clone().map_or(Json::Null, Json::String));
+        m.insert("event_id".into(), self.event_id.as_deref().map_or(Json::Null, |id| Json::String(id.to_string())));
         m.insert("decision".into(), Json::String(self.outcome.to_string()));
         m.insert("code".into(), Json::from(self.code));
         m.insert("matched".into(), Json::Array(self.matched.iter().map(|id| Json::String(id.to_string())).collect()));

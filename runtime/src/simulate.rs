@@ -12,6 +12,7 @@ use kensa_compiler::value::Value;
 use kensa_dsl::literal::{json_number, write_number};
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Label types that mark an event as fraud.
 pub const FRAUD_TYPES: [&str; 5] =
@@ -101,7 +102,7 @@ pub struct Replayed {
     /// The event's time.
     pub time: i64,
     /// `customer.id`, when a string.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<Arc<str>>,
     /// `amount`, when present.
     pub amount: Option<f64>,
     /// Marked as fraud by the labels.
@@ -132,7 +133,7 @@ impl Replayed {
             decision,
             time,
             customer_id: match field(fields.customer_id) {
-                Some(Value::Str(s)) => Some(s.to_string()),
+                Some(Value::Str(s)) => Some(Arc::clone(s)),
                 _ => None,
             },
             amount: match field(fields.amount) {
