@@ -193,6 +193,37 @@ fn baseline_comparison() {
     assert_eq!(b["decision_changed"], 2);
 }
 
+/// A baseline that declares a field the candidate does not decodes each
+/// line itself, whether the history streams in order or is ordered first.
+#[test]
+fn a_baseline_with_other_fields_reads_them_from_each_line() {
+    for in_order in [true, false] {
+        let f = Files::new(if in_order { "otherschema-streamed" } else { "otherschema-ordered" });
+        let event = |id: &str, minute: u32, mcc: Option<&str>| {
+            let mut e = json!({"event": {"id": id, "time": format!("2026-01-01T00:{minute:02}:00Z")},
+                               "card": {"hash": id}, "amount": 100});
+            if let Some(mcc) = mcc {
+                e["merchant"] = json!({"mcc": mcc});
+            }
+            e.to_string()
+        };
+        let mut lines = [event("e1", 0, None), event("e2", 1, Some("7995")), event("e3", 2, Some("7995")), event("e4", 3, Some("5411"))];
+        if !in_order {
+            lines.swap(1, 2);
+        }
+        std::fs::write(f.dir.join("history.jsonl"), lines.join("\n")).unwrap();
+        std::fs::write(
+            f.dir.join("base.kensa"),
+            "ruleset b { field merchant.mcc: string rule gambling -> block when merchant.mcc == \"7995\" }",
+        )
+        .unwrap();
+        let (out, s, _) = f.run(&["--baseline", &f.p("base.kensa")]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(s["baseline"]["stopped_only_baseline"]["count"], 2, "in order: {in_order}: {s}");
+        assert_eq!(s["baseline"]["stopped_only_candidate"]["count"], 0);
+    }
+}
+
 #[test]
 fn bad_inputs() {
     let f = Files::new("bad");

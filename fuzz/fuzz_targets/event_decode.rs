@@ -1,5 +1,6 @@
 //! Any bytes as an event against the default example's schema: decoded, or
-//! an error whose message starts with a path (or `json`) and `": "`.
+//! an error whose message starts with a path (or `json`) and `": "`; and
+//! the decoder's fast path gives exactly what the serde path alone gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,7 +16,9 @@ fn decoder() -> &'static kensa_runtime::record::Decoder {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(e) = decoder().decode_bytes(data) {
+    let decoded = decoder().decode_bytes(data);
+    assert_eq!(decoded, decoder().decode_bytes_on_serde_path(data), "fast and serde paths differ");
+    if let Err(e) = decoded {
         let (path, rest) = e.message.split_once(": ").expect("message names a path");
         assert!(!path.is_empty() && !rest.is_empty(), "{}", e.message);
     }

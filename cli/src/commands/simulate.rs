@@ -7,7 +7,6 @@
 //! file is read whole, ordered by time (equal times in input order) and
 //! replayed from a fresh state.
 
-use crate::commands::eval::json_lines;
 use crate::report;
 use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
@@ -15,7 +14,7 @@ use kensa_compiler::value::Value;
 use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, RowFields, Tally, CSV_HEADER};
 use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
-use std::io::{BufWriter, IsTerminal, Read};
+use std::io::{BufRead, BufWriter, IsTerminal, Read};
 use std::path::PathBuf;
 
 /// The options of `kensa simulate`.
@@ -156,7 +155,10 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     });
     let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, out: args.out.clone() };
 
-    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)));
+    // A baseline of another schema decodes each line itself: only then are
+    // the lines kept after decoding.
+    let keep_lines = baseline.as_ref().is_some_and(|b| b.active().schema() != candidate.active().schema());
+    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)), keep_lines);
     let streamed = replay(&setup, candidate, baseline, &mut labels, stream);
     let run = match streamed {
         Ok(run) => run,
@@ -173,7 +175,11 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             })?;
             let ordered = ordered_lines(&candidate, &bytes);
             labels.forget_seen();
-            let stream = decoded_in_background(candidate.active(), ordered.into_iter().map(Ok));
+            let mut ordered = ordered.into_iter();
+            let next_line: NextLine = Box::new(move |line: &mut Vec<u8>| {
+                Ok(ordered.next().map(|l| *line = l).is_some())
+            });
+            let stream = decoded_in_background(candidate.active(), next_line, keep_lines);
             match replay(&setup, candidate, baseline, &mut labels, stream) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
@@ -217,33 +223,57 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
     bar
 }
 
-type Line = std::io::Result<Vec<u8>>;
+/// Fills the buffer with the next non-blank line (without its `\n`);
+/// `Ok(false)` at the end of the history.
+type NextLine = Box<dyn FnMut(&mut Vec<u8>) -> std::io::Result<bool> + Send>;
 
-fn lines_of(input: impl Read) -> impl Iterator<Item = Line> {
-    json_lines(input).map(|r| r.map(|(_, l)| l))
+/// The history's lines as they come, read into the caller's buffer: no
+/// allocation per line.
+fn lines_of(input: impl Read + Send + 'static) -> NextLine {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
+    Box::new(move |line: &mut Vec<u8>| loop {
+        line.clear();
+        if reader.read_until(b'\n', line)? == 0 {
+            return Ok(false);
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(true);
+        }
+    })
 }
 
-/// A line and what decoding it gave.
-type Decoded = std::io::Result<(Vec<u8>, Result<Record, kensa_runtime::EventError>)>;
+/// A line (kept only when a baseline with another schema must decode it
+/// again) and what decoding it gave.
+type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::EventError>)>;
 
 /// Lines decoded on a second thread, in order, while the caller decides on
 /// its own: decoding is a third of the work and needs no shared state. The
 /// thread stops when the caller drops the iterator.
 fn decoded_in_background(
     version: std::sync::Arc<kensa_runtime::Deployment>,
-    lines: impl Iterator<Item = Line> + Send + 'static,
+    mut next_line: NextLine,
+    keep_lines: bool,
 ) -> impl Iterator<Item = Decoded> {
     const BATCH: usize = 1024;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
     std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(BATCH);
-        for line in lines {
-            let item = line.map(|l| {
-                let decoded = version.decoder().decode_bytes(&l);
-                (l, decoded)
-            });
+        let mut line = Vec::new();
+        loop {
+            let item = match next_line(&mut line) {
+                Ok(false) => break,
+                Ok(true) => Ok((keep_lines.then(|| line.clone()), version.decoder().decode_bytes(&line))),
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
             batch.push(item);
-            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+            if (batch.len() == BATCH || failed) && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                return;
+            }
+            if failed {
                 return;
             }
         }
@@ -440,7 +470,6 @@ fn decide_all(
     let candidate_version = candidate.active();
     let time_field = candidate_version.program().event_time_field;
     let row_fields = RowFields::of(candidate_version.program());
-    let baseline_same_schema = baseline.is_some_and(|b| b.active().schema() == candidate_version.schema());
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
@@ -461,7 +490,7 @@ fn decide_all(
         newest = time;
         events += 1;
         let decision = candidate.decide(&record, DecideOptions::default());
-        let base_decision = baseline.and_then(|b| decide_other(b, baseline_same_schema, &line, &record));
+        let base_decision = baseline.and_then(|b| decide_other(b, line.as_deref(), &record));
         labels.saw(decision.event_id.as_deref());
         let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
         if !in_period {
@@ -501,12 +530,11 @@ fn decide_all(
     Ok(Counted { events, invalid })
 }
 
-/// The baseline decides the same event. Its schema may declare other fields,
-/// so the line is decoded again when the schemas differ.
-fn decide_other(engine: &Engine, same_schema: bool, line: &[u8], record: &Record) -> Option<Decision> {
-    if same_schema {
-        Some(engine.decide(record, DecideOptions::default()))
-    } else {
-        engine.decide_json(line, DecideOptions::default()).ok()
+/// The baseline decides the same event: the candidate's record when the
+/// schemas are the same, else the line (kept for it) decoded again.
+fn decide_other(engine: &Engine, line: Option<&[u8]>, record: &Record) -> Option<Decision> {
+    match line {
+        None => Some(engine.decide(record, DecideOptions::default())),
+        Some(line) => engine.decide_json(line, DecideOptions::default()).ok(),
     }
 }

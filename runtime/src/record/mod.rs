@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
+mod scan;
+
 /// An event decoded into the schema's slots. It remembers the schema it
 /// was built for, so a record built before a deploy that changed the
 /// schema (a rule set declaring other fields) is still read by path.
@@ -172,11 +174,25 @@ impl Decoder {
     /// straight into the slots, walking the schema tree, with no
     /// intermediate JSON value.
     pub fn decode_bytes(&self, line: &[u8]) -> Result<Record, EventError> {
-        let mut d = Decoding {
-            record: Record::new(Arc::clone(&self.schema)),
-            assigned: vec![Assigned::No; self.schema.fields().len()],
-            problem: None,
-        };
+        let mut record = Record::new(Arc::clone(&self.schema));
+        if scan::scan(&self.root, line, &mut record).is_some() {
+            return Ok(record);
+        }
+        record.slots.fill(Value::Missing);
+        self.decode_with_serde(line, record)
+    }
+
+    /// [`Decoder::decode_bytes`] without its fast path, for differential
+    /// tests of the two: every line takes the serde path.
+    #[doc(hidden)]
+    pub fn decode_bytes_on_serde_path(&self, line: &[u8]) -> Result<Record, EventError> {
+        self.decode_with_serde(line, Record::new(Arc::clone(&self.schema)))
+    }
+
+    /// The serde path: any JSON, every error named by its path. `record`
+    /// has every slot missing.
+    fn decode_with_serde(&self, line: &[u8], record: Record) -> Result<Record, EventError> {
+        let mut d = Decoding { record, assigned: vec![Assigned::No; self.schema.fields().len()], problem: None };
         let mut de = serde_json::Deserializer::from_slice(line);
         let parsed = serde::de::DeserializeSeed::deserialize(Root { group: &self.root, d: &mut d }, &mut de)
             .and_then(|()| de.end());
@@ -632,9 +648,14 @@ fn scalar_value(ty: TypeName, path: &str, s: Scalar<'_>) -> Result<Value, String
 /// Follows a possibly dotted key from `group`; `None` for an unknown path
 /// (unknown keys are ignored).
 fn walk<'g>(group: &'g Group, key: &str) -> Option<&'g Node> {
-    let mut segments = key.split('.');
-    let mut node = group.children.get(segments.next()?)?;
-    for seg in segments {
+    // Children are single segments: a key is found whole, or it is dotted
+    // (or unknown). Most keys are plain, so they are not scanned for dots.
+    if let Some(node) = group.children.get(key) {
+        return Some(node);
+    }
+    let (first, rest) = key.split_once('.')?;
+    let mut node = group.children.get(first)?;
+    for seg in rest.split('.') {
         match node {
             Node::Group { group, .. } => node = group.children.get(seg)?,
             Node::Field { .. } => return None,

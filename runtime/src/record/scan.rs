@@ -1,0 +1,426 @@
+//! The decoder's fast path: a scanner for the plain events that make up
+//! nearly every stream (objects of known keys, strings without escapes,
+//! numbers that convert exactly), reading them straight into the slots
+//! without serde's visitor machinery.
+//!
+//! INVARIANT (SameAsSerde): the scanner either fills the record exactly as
+//! the serde path would, or declines (`None`) and the caller decodes the
+//! line again on the serde path, which also writes every error message.
+//! It declines on anything it does not handle the same way: escapes and
+//! control characters in strings, invalid UTF-8, arrays and lists of
+//! objects, `[string]` fields, a field given twice, numbers outside the
+//! range where one correctly rounded conversion is exact (and `-0`, which
+//! serde reads as a float), values of the wrong type, deep nesting, and
+//! anything after the object but whitespace. Field values are converted by
+//! the serde path's own [`scalar_value`].
+
+use super::{scalar_value, walk, Group, Node, Record, Scalar};
+use kensa_dsl::ast::TypeName;
+
+/// The most schema fields the scanner tracks (a bit each); larger schemas
+/// take the serde path.
+const MAX_FIELDS: usize = 256;
+
+/// Nesting deeper than this (in values the schema does not know) is left
+/// to the serde path, which has its own limit.
+const MAX_DEPTH: usize = 64;
+
+/// Powers of ten that are exact in an `f64`.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// Integers below this convert to `f64` exactly.
+const EXACT_INTEGERS: u64 = 1 << 53;
+
+/// Reads `line` into `record` (all slots missing on entry); `None` when the
+/// line must take the serde path (the record is then left partly filled).
+pub(super) fn scan(root: &Group, line: &[u8], record: &mut Record) -> Option<()> {
+    if record.slots.len() > MAX_FIELDS {
+        return None;
+    }
+    let mut s = Scanner { bytes: line, at: 0, assigned: [0; MAX_FIELDS / 64] };
+    s.whitespace();
+    s.eat(b'{')?;
+    s.object(root, record)?;
+    s.whitespace();
+    (s.at == line.len()).then_some(())
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// One bit per slot already given a value.
+    assigned: [u64; MAX_FIELDS / 64],
+}
+
+/// A JSON number as serde hands it to a visitor.
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.at += 1)
+    }
+
+    fn whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(word.len())?;
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// The members of an object whose `{` was read, against `group`.
+    fn object(&mut self, group: &Group, record: &mut Record) -> Option<()> {
+        self.whitespace();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.whitespace();
+            let key = self.string()?;
+            self.whitespace();
+            self.eat(b':')?;
+            self.whitespace();
+            match walk(group, key) {
+                None => self.skip_value(0)?,
+                Some(Node::Group { group, .. }) => match self.peek()? {
+                    b'{' => {
+                        self.at += 1;
+                        self.object(group, record)?;
+                    }
+                    b'n' => self.literal(b"null")?,
+                    _ => return None,
+                },
+                Some(Node::Field { id, ty, .. }) => self.field(id.0 as usize, *ty, record)?,
+            }
+            self.whitespace();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A field's value, converted as the serde path converts it.
+    fn field(&mut self, slot: usize, ty: TypeName, record: &mut Record) -> Option<()> {
+        if ty == TypeName::StringList {
+            return None;
+        }
+        let (word, bit) = (slot / 64, 1u64 << (slot % 64));
+        let seen = self.assigned.get_mut(word)?;
+        if *seen & bit != 0 {
+            return None;
+        }
+        *seen |= bit;
+        let scalar = match self.peek()? {
+            b'"' => Scalar::Str(self.string()?),
+            b'n' => {
+                self.literal(b"null")?;
+                Scalar::Null
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Scalar::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Scalar::Bool(false)
+            }
+            _ => match self.number()? {
+                Number::Int(i) => Scalar::Int(i),
+                Number::Float(f) => Scalar::Float(f),
+            },
+        };
+        let value = scalar_value(ty, "", scalar).ok()?;
+        *record.slots.get_mut(slot)? = value;
+        Some(())
+    }
+
+    /// A string without escapes or control characters, as UTF-8.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let rest = self.bytes.get(self.at..)?;
+        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        let text = std::str::from_utf8(rest.get(..len)?).ok()?;
+        self.at += len + 1;
+        Some(text)
+    }
+
+    fn digits(&mut self) -> (u64, usize) {
+        let (mut value, mut count) = (0u64, 0usize);
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            // Saturates far past the limits the callers check.
+            value = value.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+            count += 1;
+            self.at += 1;
+        }
+        (value, count)
+    }
+
+    /// A number, where serde's reading is reproduced exactly: integers of
+    /// at most 18 digits, and decimals whose digits make an integer below
+    /// 2^53 scaled by at most 10^22 (one correctly rounded operation).
+    fn number(&mut self) -> Option<Number> {
+        let negative = self.eat(b'-').is_some();
+        let start = self.at;
+        let (int, int_digits) = self.digits();
+        // JSON numbers have one leading zero at most.
+        if int_digits == 0 || int_digits > 18 || (int_digits > 1 && self.bytes.get(start) == Some(&b'0')) {
+            return None;
+        }
+        if !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            // serde reads `-0` as the float -0.0.
+            let int = i64::try_from(int).ok()?;
+            return match (negative, int) {
+                (true, 0) => None,
+                (true, i) => Some(Number::Int(-i)),
+                (false, i) => Some(Number::Int(i)),
+            };
+        }
+        let mut mantissa = int;
+        let mut scale: i64 = 0;
+        if self.eat(b'.').is_some() {
+            let (fraction, fraction_digits) = self.digits();
+            if fraction_digits == 0 || fraction_digits > 18 {
+                return None;
+            }
+            mantissa = mantissa.checked_mul(10u64.checked_pow(u32::try_from(fraction_digits).ok()?)?)?.checked_add(fraction)?;
+            scale -= i64::try_from(fraction_digits).ok()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            let exponent_negative = match self.peek()? {
+                b'-' => {
+                    self.at += 1;
+                    true
+                }
+                b'+' => {
+                    self.at += 1;
+                    false
+                }
+                _ => false,
+            };
+            let (exponent, exponent_digits) = self.digits();
+            if exponent_digits == 0 || exponent_digits > 4 {
+                return None;
+            }
+            let exponent = i64::try_from(exponent).ok()?;
+            scale += if exponent_negative { -exponent } else { exponent };
+        }
+        if mantissa >= EXACT_INTEGERS {
+            return None;
+        }
+        let power = *EXACT_POWERS_OF_TEN.get(usize::try_from(scale.unsigned_abs()).ok()?)?;
+        #[allow(clippy::cast_precision_loss)] // below 2^53: exact
+        let m = mantissa as f64;
+        let magnitude = if scale >= 0 { m * power } else { m / power };
+        Some(Number::Float(if negative { -magnitude } else { magnitude }))
+    }
+
+    /// Steps over a value the schema does not read.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'n' => self.literal(b"null"),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'{' => {
+                self.at += 1;
+                self.whitespace();
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.whitespace();
+                    self.string()?;
+                    self.whitespace();
+                    self.eat(b':')?;
+                    self.whitespace();
+                    self.skip_value(depth + 1)?;
+                    self.whitespace();
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b'}' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                self.whitespace();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.whitespace();
+                    self.skip_value(depth + 1)?;
+                    self.whitespace();
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            _ => self.number().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::super::Decoder;
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn decoder() -> Decoder {
+        let src = "ruleset f { field custom.wait: duration field custom.flags: [string] field custom.ok: bool \
+                   field custom.at: timestamp rule r -> block when true }";
+        let checked = kensa_compiler::compile_source(src).expect("schema");
+        Decoder::new(Arc::new(checked.schema))
+    }
+
+    #[test]
+    fn plain_events_take_the_fast_path() {
+        let d = decoder();
+        let lines = [
+            r#"{"event":{"id":"e1","time":1767225601418,"type":"purchase"},"amount":1556,"currency":"JPY","customer":{"id":"cust44394"},"card":{"hash":"card44394-1","bin":"356600","country":"JPN"},"ip":{"address":"203.194.221.66"},"device":{"id":"dev44394"},"score":18}"#,
+            r#" { "event.id" : "e2", "event.time": "2026-01-01T00:00:00Z", "amount": 12.5, "custom": {"wait": "90s", "ok": true, "at": null}, "note": {"x": [1, "y", null, {}]} } "#,
+        ];
+        for line in lines {
+            let mut record = crate::Record::new(Arc::clone(&d.schema));
+            assert!(scan(&d.root, line.as_bytes(), &mut record).is_some(), "{line}");
+            assert_eq!(Ok(record), d.decode_bytes_on_serde_path(line.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn what_serde_reads_differently_is_declined() {
+        let d = decoder();
+        for line in [
+            r#"{"amount": -0}"#,
+            r#"{"amount": 12345678901234567890}"#,
+            r#"{"amount": 9007199254740993.0}"#,
+            r#"{"amount": 1e23}"#,
+            r#"{"currency": "J\u0050Y"}"#,
+            r#"{"custom": {"flags": ["a"]}}"#,
+            r#"{"amount": 1, "amount": 2}"#,
+            r#"{"amount": 1} x"#,
+        ] {
+            let mut record = crate::Record::new(Arc::clone(&d.schema));
+            assert!(scan(&d.root, line.as_bytes(), &mut record).is_none(), "{line}");
+        }
+    }
+
+    /// Keys the schema knows (nested, flat, groups), keys it does not, and
+    /// a key with an escape.
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "event", "id", "time", "amount", "currency", "customer", "card", "hash", "ip", "address", "score", "custom",
+            "wait", "flags", "ok", "at", "event.id", "event.time", "card.hash", "custom.wait", "custom.ok", "note", "x",
+            "am\\u006fount", "",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    /// Scalars of every type, well and badly formed.
+    fn scalar() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "0", "-0", "7", "-12", "123456789012345678", "-123456789012345678", "1234567890123456789", "99999999999999999999",
+            "1.5", "-0.0", "0.1", "123.456", "1e5", "1E+2", "2.5e-3", "1e22", "1e23", "1e400", "9007199254740992.0",
+            "9007199254740993", "0.000001", "01", "1.", ".5", "-", "1e", "+1", "true", "false", "null", "nul", "\"\"",
+            "\"abc\"", "\"é\"", "\"a\\\"b\"", "\"tab\there\"", "\"2026-01-01T00:00:00Z\"", "\"not a time\"",
+            "\"90d\"", "\"10.0.0.1\"", "\"::1\"", "\"999.1.1.1\"", "[]", "[\"a\", null]", "[{\"id\": \"x\"}]", "{}",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    /// Numbers built from parts: sign, integer digits, fraction, exponent.
+    fn number() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["", "-"]),
+            prop::sample::select(vec!["0", "1", "7", "42", "900719925474099", "9007199254740993", "123456789012345678901"]),
+            prop::sample::select(vec!["", "", ".0", ".5", ".25", ".125", ".000001", ".3333333333333333", ".12345678901234567890"]),
+            prop::sample::select(vec!["", "", "e1", "E+2", "e-1", "e-3", "e22", "e-22", "e23", "e+308", "e0"]),
+        )
+            .prop_map(|(sign, int, fraction, exponent)| format!("{sign}{int}{fraction}{exponent}"))
+    }
+
+    fn space() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["", "", "", " ", "\n", "\t ", "\r\n"])
+    }
+
+    /// A member the schema reads, with a value of about the right type
+    /// (numbers of every form, so most objects made of these are valid).
+    fn typed_member() -> impl Strategy<Value = String> {
+        let text = prop::sample::select(vec!["JPY", "é", "c1", "", "2026-01-01T00:00:00.5+09:00", "10.0.0.1", "90d", "x y"]);
+        prop_oneof![
+            number().prop_map(|n| format!("\"amount\":{n}")),
+            number().prop_map(|n| format!("\"score\": {n}")),
+            number().prop_map(|n| format!("\"event\":{{\"time\":{n}}}")),
+            number().prop_map(|n| format!("\"custom\":{{\"wait\":{n},\"ok\":false}}")),
+            text.clone().prop_map(|t| format!("\"currency\":\"{t}\"")),
+            text.clone().prop_map(|t| format!("\"customer\":{{\"id\":\"{t}\"}}")),
+            text.clone().prop_map(|t| format!("\"ip.address\":\"{t}\"")),
+            text.clone().prop_map(|t| format!("\"event.time\":\"{t}\"")),
+            text.prop_map(|t| format!("\"custom\":{{\"wait\":\"{t}\",\"at\":\"{t}\"}}")),
+        ]
+    }
+
+    /// An object of members, mostly typed ones, some random with values
+    /// nested up to three deep, sometimes with something after it.
+    fn object() -> impl Strategy<Value = String> {
+        let value = prop_oneof![scalar(), number()].prop_recursive(3, 24, 6, |inner| {
+            prop::collection::vec((key(), inner, space()), 0..6).prop_map(|members| {
+                let body: Vec<String> = members.into_iter().map(|(k, v, s)| format!("{s}\"{k}\"{s}:{s}{v}{s}")).collect();
+                format!("{{{}}}", body.join(","))
+            })
+        });
+        let random_member = (key(), value, space()).prop_map(|(k, v, sp)| format!("{sp}\"{k}\":{sp}{v}"));
+        let member = prop_oneof![6 => typed_member(), 1 => random_member];
+        (prop::collection::vec(member, 0..6), space(), prop::sample::select(vec!["", "", "", "", " ", "x", ","]))
+            .prop_map(|(members, s, tail)| format!("{s}{{{}}}{s}{tail}", members.join(",")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whatever the line, decoding gives what the serde path alone
+        /// gives: the same record, or the same error.
+        #[test]
+        fn the_fast_path_decodes_like_the_serde_path(line in object()) {
+            let d = decoder();
+            prop_assert_eq!(d.decode_bytes(line.as_bytes()), d.decode_bytes_on_serde_path(line.as_bytes()), "{}", line);
+        }
+    }
+}
