@@ -81,40 +81,54 @@ impl<'a> Scanner<'a> {
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    /// The members of an object whose `{` was read, against `group`.
-    fn object(&mut self, group: &Group, record: &mut Record) -> Option<()> {
+    /// The members of an object or array whose opening bracket was read,
+    /// each read by `member`, up to the `close` bracket.
+    fn members(&mut self, close: u8, mut member: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.whitespace();
-        if self.eat(b'}').is_some() {
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
             self.whitespace();
-            let key = self.string()?;
-            self.whitespace();
-            self.eat(b':')?;
-            self.whitespace();
-            match walk(group, key) {
-                None => self.skip_value(0)?,
-                Some(Node::Group { group, .. }) => match self.peek()? {
-                    b'{' => {
-                        self.at += 1;
-                        self.object(group, record)?;
-                    }
-                    b'n' => self.literal(b"null")?,
-                    _ => return None,
-                },
-                Some(Node::Field { id, ty, .. }) => self.field(id.0 as usize, *ty, record)?,
-            }
+            member(self)?;
             self.whitespace();
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                b if b == close => {
                     self.at += 1;
                     return Some(());
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// An object member's key and the `:` after it.
+    fn key(&mut self) -> Option<&'a str> {
+        let key = self.string()?;
+        self.whitespace();
+        self.eat(b':')?;
+        self.whitespace();
+        Some(key)
+    }
+
+    /// The members of an object whose `{` was read, against `group`.
+    fn object(&mut self, group: &Group, record: &mut Record) -> Option<()> {
+        self.members(b'}', |s| {
+            let key = s.key()?;
+            match walk(group, key) {
+                None => s.skip_value(0),
+                Some(Node::Group { group, .. }) => match s.peek()? {
+                    b'{' => {
+                        s.at += 1;
+                        s.object(group, record)
+                    }
+                    b'n' => s.literal(b"null"),
+                    _ => None,
+                },
+                Some(Node::Field { id, ty, .. }) => s.field(id.0 as usize, *ty, record),
+            }
+        })
     }
 
     /// A field's value, converted as the serde path converts it.
@@ -248,47 +262,14 @@ impl<'a> Scanner<'a> {
             b'f' => self.literal(b"false"),
             b'{' => {
                 self.at += 1;
-                self.whitespace();
-                if self.eat(b'}').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.whitespace();
-                    self.string()?;
-                    self.whitespace();
-                    self.eat(b':')?;
-                    self.whitespace();
-                    self.skip_value(depth + 1)?;
-                    self.whitespace();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
+                self.members(b'}', |s| {
+                    s.key()?;
+                    s.skip_value(depth + 1)
+                })
             }
             b'[' => {
                 self.at += 1;
-                self.whitespace();
-                if self.eat(b']').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.whitespace();
-                    self.skip_value(depth + 1)?;
-                    self.whitespace();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
+                self.members(b']', |s| s.skip_value(depth + 1))
             }
             _ => self.number().map(|_| ()),
         }
