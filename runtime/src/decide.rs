@@ -7,7 +7,7 @@
 use crate::decision::{Decision, Explained, ScoreLevel};
 use crate::deployment::Deployment;
 use crate::record::Record;
-use crate::velocity::{aggregate, Key, KeyPart};
+use crate::velocity::{aggregate, Key, KeyPart, Window};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
 use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
@@ -90,8 +90,9 @@ pub(crate) struct Scratch {
     ofs: Vec<Value>,
     /// Per velocity: its value for this event.
     velocities: Vec<Value>,
-    /// Per binding: (lane, window, velocity) to record: the value is moved
-    /// out of `ofs` when the event is recorded, not copied.
+    /// Per binding: (lane, window, velocity) to record, for a writable
+    /// binding: the value is moved out of `ofs` when the event is recorded,
+    /// not copied.
     pending: Vec<Vec<(usize, i64, usize)>>,
     /// What one recording hands the store.
     items: Vec<(usize, i64, Value)>,
@@ -118,14 +119,26 @@ impl Scratch {
     }
 }
 
+/// When [`evaluate`] records the event into the windows it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recording {
+    /// While reading them: one lock and one lookup per key serve both.
+    /// Right when nothing must read the windows between the two steps.
+    WithReads,
+    /// Not at all: [`commit`] records it later (a shadow candidate reads
+    /// production windows in between), or nothing does (a dry run).
+    Deferred,
+}
+
 /// Decides `record` (in `d`'s layout) with `lists` (in `d`'s list order),
-/// counting the decision in `d`'s counters. What the event would record is
-/// left in `s` for [`commit`].
+/// counting the decision in `d`'s counters. With [`Recording::Deferred`],
+/// what the event would record is left in `s` for [`commit`].
 pub(crate) fn evaluate(
     d: &Deployment,
     lists: &[Arc<SetData>],
     record: &Record,
     score: ScoreSource<'_>,
+    recording: Recording,
     explain: bool,
     s: &mut Scratch,
 ) -> Decision {
@@ -172,7 +185,7 @@ pub(crate) fn evaluate(
     }
 
     // Read every velocity: one lock and one lookup per binding serve all of
-    // its velocities.
+    // its velocities, and the recording too when it happens here.
     for (b, binding) in d.bindings.iter().enumerate() {
         let g = binding.key_group;
         let (Some(true), Some(key), Some(t)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time) else { continue };
@@ -180,25 +193,22 @@ pub(crate) fn evaluate(
         if let Some(h) = s.hashes.get_mut(b) {
             *h = hash;
         }
-        let (velocities, qualifies, ofs) = (&mut s.velocities, &s.qualifies, &s.ofs);
-        binding.group.read(hash, key, |windows| {
-            for m in &binding.members {
-                let (Some(v), Some(&q), Some(of)) = (program.velocities.get(m.velocity), qualifies.get(m.velocity), ofs.get(m.velocity)) else {
-                    continue;
-                };
-                let current = (q && !v.excluding_current).then_some(of);
-                let window = windows.and_then(|ws| ws.get(m.lane));
-                if let Some(slot) = velocities.get_mut(m.velocity) {
-                    *slot = aggregate(v.agg, window, t, v.window_ms, current);
-                }
-            }
-        });
-        if let Some(pending) = s.pending.get_mut(b) {
+        let Some(pending) = s.pending.get_mut(b) else { continue };
+        if binding.writable {
             for m in binding.members.iter().filter(|m| m.records) {
                 if s.qualifies.get(m.velocity) == Some(&true) {
                     pending.push((m.lane, m.window_ms, m.velocity));
                 }
             }
+        }
+        let (velocities, qualifies, ofs) = (&mut s.velocities, &s.qualifies, &mut s.ofs);
+        if recording == Recording::WithReads && !pending.is_empty() {
+            binding.group.read_then_record(hash, key, t, &mut s.items, |windows, items| {
+                read_members(program, binding, windows, t, qualifies, ofs, velocities);
+                take_pending(pending, ofs, items);
+            });
+        } else {
+            binding.group.read(hash, key, |windows| read_members(program, binding, windows, t, qualifies, ofs, velocities));
         }
     }
 
@@ -257,20 +267,50 @@ pub(crate) fn evaluate(
     }
 }
 
-/// Records what the last [`evaluate`] on `d` left in `s` into the windows
-/// of `d`'s writable bindings.
+/// Records what the last [`evaluate`] on `d` (with
+/// [`Recording::Deferred`]) left in `s` into the windows of `d`'s writable
+/// bindings.
 pub(crate) fn commit(d: &Deployment, s: &mut Scratch) {
     let Some(t) = s.time else { return };
     for (b, binding) in d.bindings.iter().enumerate() {
-        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get(b)) else {
+        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
             continue;
         };
-        if binding.writable && !pending.is_empty() {
-            // Each velocity is recorded by one member at most (see
-            // `Member::records`), so its value can be moved.
+        if !pending.is_empty() {
             s.items.clear();
-            s.items.extend(pending.iter().map(|&(lane, window_ms, v)| (lane, window_ms, s.ofs.get_mut(v).map(std::mem::take).unwrap_or_default())));
+            take_pending(pending, &mut s.ofs, &mut s.items);
             binding.group.record(hash, key, t, &mut s.items);
+        }
+    }
+}
+
+/// Moves a binding's pending recordings, `(lane, window_ms, velocity)`,
+/// into `items` as `(lane, window_ms, value)`. Each velocity is recorded by
+/// one member at most (see `Member::records`), so its value is moved out
+/// of `ofs`, not copied.
+fn take_pending(pending: &mut Vec<(usize, i64, usize)>, ofs: &mut [Value], items: &mut Vec<(usize, i64, Value)>) {
+    items.extend(pending.drain(..).map(|(lane, window_ms, v)| (lane, window_ms, ofs.get_mut(v).map(std::mem::take).unwrap_or_default())));
+}
+
+/// Reads the velocities of one binding from its key's windows (by lane;
+/// `None` when nothing was ever recorded for the key) at time `t`.
+fn read_members(
+    program: &Program,
+    binding: &crate::deployment::Binding,
+    windows: Option<&[Window]>,
+    t: i64,
+    qualifies: &[bool],
+    ofs: &[Value],
+    velocities: &mut [Value],
+) {
+    for m in &binding.members {
+        let (Some(v), Some(&q), Some(of)) = (program.velocities.get(m.velocity), qualifies.get(m.velocity), ofs.get(m.velocity)) else {
+            continue;
+        };
+        let current = (q && !v.excluding_current).then_some(of);
+        let window = windows.and_then(|ws| ws.get(m.lane));
+        if let Some(slot) = velocities.get_mut(m.velocity) {
+            *slot = aggregate(v.agg, window, t, v.window_ms, current);
         }
     }
 }

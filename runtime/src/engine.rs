@@ -12,7 +12,7 @@
 //! mutex. Velocity windows live in the shared store, locked per shard.
 
 use crate::counters::{Counters, Tracker};
-use crate::decide::{commit, evaluate, ScoreSource, Scorer, Scratch};
+use crate::decide::{commit, evaluate, Recording, ScoreSource, Scorer, Scratch};
 use crate::decision::Decision;
 use crate::deployment::{Deployment, Evaluator, VelocityHome, VersionId};
 use crate::lists::{parse_list, ListError};
@@ -446,7 +446,10 @@ impl Engine {
                     (a, b)
                 }
             };
-            let decision = evaluate(d, &active.lists, &record, score, options.explain, mine);
+            // With no shadow candidate to read production windows before
+            // this event is recorded, reading and recording are one step.
+            let recording = if active.shadow.is_none() && !options.dry_run { Recording::WithReads } else { Recording::Deferred };
+            let decision = evaluate(d, &active.lists, &record, score, recording, options.explain, mine);
             if let Some(shadow) = &active.shadow {
                 // The candidate reads production windows before the active
                 // version records this event, as the active version did,
@@ -457,7 +460,7 @@ impl Engine {
                 };
                 shadow.decide(&record, score, &decision, options.dry_run, theirs);
             }
-            if !options.dry_run {
+            if recording == Recording::Deferred && !options.dry_run {
                 commit(d, mine);
             }
             decision

@@ -1,7 +1,7 @@
 //! Shadow runs: a candidate rule set decides the same events as the active
 //! one; its decisions are compared and counted, never returned.
 
-use crate::decide::{commit, evaluate, ScoreSource, Scratch};
+use crate::decide::{evaluate, Recording, ScoreSource, Scratch};
 use crate::decision::Decision;
 use crate::deployment::{Deployment, VersionId};
 use crate::record::Record;
@@ -84,10 +84,9 @@ impl Shadow {
     /// Records into the candidate's own windows unless a dry run.
     pub(crate) fn decide(&self, record: &Record, score: ScoreSource<'_>, active: &Decision, dry_run: bool, s: &mut Scratch) {
         let record = record.in_layout(&self.deployment.schema);
-        let candidate = evaluate(&self.deployment, &self.lists, &record, score, false, s);
-        if !dry_run {
-            commit(&self.deployment, s);
-        }
+        // The candidate's own windows are read by nothing else in between.
+        let recording = if dry_run { Recording::Deferred } else { Recording::WithReads };
+        let candidate = evaluate(&self.deployment, &self.lists, &record, score, recording, false, s);
         let differs = candidate.outcome != active.outcome || candidate.matched != active.matched;
         let mut tally = self.tally.lock();
         tally.decisions += 1;

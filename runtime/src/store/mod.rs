@@ -208,12 +208,28 @@ impl SeriesGroup {
     /// Records an event into several lanes at once, `(lane, window_ms,
     /// value)` each; `items` is left empty. The key is copied only when new.
     pub fn record(&self, hash: u64, key: &[KeyPart], time: i64, items: &mut Vec<(usize, i64, Value)>) {
-        if items.is_empty() {
-            return;
+        if !items.is_empty() {
+            self.read_then_record(hash, key, time, items, |_, _| ());
         }
+    }
+
+    /// Runs `read` on the windows of `key` (as [`SeriesGroup::read`] does),
+    /// then records the items `read` leaves in `items` (as
+    /// [`SeriesGroup::record`] does): one lock and one lookup serve both.
+    /// The key gets an entry even when nothing is left to record, so call
+    /// this only for an event that records.
+    pub fn read_then_record<R>(
+        &self,
+        hash: u64,
+        key: &[KeyPart],
+        time: i64,
+        items: &mut Vec<(usize, i64, Value)>,
+        read: impl FnOnce(Option<&[Window]>, &mut Vec<(usize, i64, Value)>) -> R,
+    ) -> R {
         let Some(shard) = self.shard(hash) else {
+            let answer = read(None, items);
             items.clear();
-            return;
+            return answer;
         };
         let mut guard = shard.lock();
         let shard = &mut *guard;
@@ -221,6 +237,7 @@ impl SeriesGroup {
             TableEntry::Occupied(o) => o.into_mut(),
             TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: Vec::new() }).into_mut(),
         };
+        let answer = read(Some(&entry.windows), items);
         for (lane, window_ms, value) in items.drain(..) {
             if entry.windows.len() <= lane {
                 entry.windows.resize_with(lane + 1, Window::default);
@@ -237,8 +254,8 @@ impl SeriesGroup {
             let keys = u64::try_from(shard.table.len()).unwrap_or(u64::MAX);
             shard.next_sweep = shard.recorded + SWEEP_EVERY.max(keys.saturating_mul(8));
         }
+        answer
     }
-
 }
 
 fn sweep(shard: &mut Shard, windows_ms: &[i64]) {
