@@ -40,7 +40,10 @@ pub(super) fn scan(root: &Group, line: &[u8], record: &mut Record) -> Option<()>
     if record.slots.len() > MAX_FIELDS {
         return None;
     }
-    let mut s = Scanner { bytes: line, at: 0, assigned: [0; MAX_FIELDS / 64] };
+    // Validated once for the whole line: strings are then cut out of it
+    // at their quotes (ASCII, so always at character boundaries).
+    let text = std::str::from_utf8(line).ok()?;
+    let mut s = Scanner { text, bytes: line, at: 0, assigned: [0; MAX_FIELDS / 64] };
     s.whitespace();
     s.eat(b'{')?;
     s.object(root, record)?;
@@ -49,6 +52,9 @@ pub(super) fn scan(root: &Group, line: &[u8], record: &mut Record) -> Option<()>
 }
 
 struct Scanner<'a> {
+    /// The line, valid UTF-8.
+    text: &'a str,
+    /// The same line's bytes.
     bytes: &'a [u8],
     at: usize,
     /// One bit per slot already given a value.
@@ -166,17 +172,16 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    /// A string without escapes or control characters, as UTF-8.
+    /// A string without escapes or control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let rest = self.bytes.get(self.at..)?;
-        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest.get(len) != Some(&b'"') {
+        let start = self.at;
+        let len = self.bytes.get(start..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.bytes.get(start + len) != Some(&b'"') {
             return None;
         }
-        let text = std::str::from_utf8(rest.get(..len)?).ok()?;
         self.at += len + 1;
-        Some(text)
+        self.text.get(start..start + len)
     }
 
     fn digits(&mut self) -> (u64, usize) {
