@@ -25,7 +25,26 @@ pub fn format_number(v: f64) -> String {
 pub fn write_number(out: &mut String, v: f64) {
     use std::fmt::Write;
     let a = v.abs();
-    if a != 0.0 && !(1e-6..1e16).contains(&a) {
+    if v.fract() == 0.0 && (1.0..1e16).contains(&a) {
+        // Whole numbers (most amounts and scores) as their digits, which is
+        // what `{v}` writes for them, without the float formatter.
+        if v < 0.0 {
+            out.push('-');
+        }
+        // Whole and below 1e16: the cast is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mut n = a as u64;
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        while n > 0 {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+            }
+            n /= 10;
+        }
+        out.extend(digits.get(at..).unwrap_or_default().iter().map(|&d| char::from(d)));
+    } else if a != 0.0 && !(1e-6..1e16).contains(&a) {
         // Debug uses an exponent for very large and very small magnitudes.
         out.push_str(&format!("{v:?}").replace(".0e", "e"));
     } else {
@@ -150,6 +169,18 @@ mod tests {
         assert_eq!(format_number(1e21), "1e21");
         assert_eq!(parse_number("100_000").unwrap(), 100000.0);
         assert!(parse_number("1e999").is_err());
+    }
+
+    #[test]
+    fn whole_numbers_print_as_the_float_formatter_prints_them() {
+        let mut samples: Vec<f64> = (0..64).flat_map(|p| [2f64.powi(p), 2f64.powi(p) - 1.0, 3f64.powf(f64::from(p) / 2.0).round()]).collect();
+        samples.extend([1.0, 9.0, 10.0, 99.0, 1556.0, 9_999_999_999_999_998.0, 1e16, 1e15 + 1.0, 0.0, -0.0, 12.5]);
+        for v in samples.iter().flat_map(|&v| [v, -v]) {
+            let mut written = String::new();
+            write_number(&mut written, v);
+            let expected = if v != 0.0 && !(1e-6..1e16).contains(&v.abs()) { format!("{v:?}").replace(".0e", "e") } else { format!("{v}") };
+            assert_eq!(written, expected, "{v:?}");
+        }
     }
 
     #[test]

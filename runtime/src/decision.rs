@@ -130,26 +130,76 @@ pub fn format_time(ms: i64) -> String {
 pub fn write_time(out: &mut String, ms: i64) {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => write!(
-            out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.timestamp_subsec_millis()
-        ),
-        None => write!(out, "{ms}"),
-    };
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        // Four-digit years (every real event) are written digit by digit: a
+        // replay writes one time a row, and the formatting machinery took
+        // most of a row's cost.
+        Some(t) if (0..=9999).contains(&t.year()) => {
+            let fields = [
+                (t.year().unsigned_abs(), 4, '-'),
+                (t.month(), 2, '-'),
+                (t.day(), 2, 'T'),
+                (t.hour(), 2, ':'),
+                (t.minute(), 2, ':'),
+                (t.second(), 2, '.'),
+                (t.timestamp_subsec_millis(), 3, 'Z'),
+            ];
+            for (value, width, after) in fields {
+                push_padded(out, value, width);
+                out.push(after);
+            }
+        }
+        // Writing to a String cannot fail.
+        Some(t) => {
+            let _ = write!(
+                out,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.timestamp_subsec_millis()
+            );
+        }
+        None => {
+            let _ = write!(out, "{ms}");
+        }
+    }
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn push_padded(out: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u32.pow(place) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_rfc_3339_with_milliseconds() {
+        // Every day boundary region from year 0 to 9999 in uneven steps, and
+        // the edges of the four-digit years.
+        let mut samples: Vec<i64> = (0..20_000i64).map(|i| -62_167_219_200_000 + i * 15_778_463_017).collect();
+        samples.extend([0, 1, 999, 1_767_225_601_418, -1, -62_167_219_200_000, 253_402_300_799_999]);
+        for ms in samples {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            let mut written = String::new();
+            write_time(&mut written, ms);
+            assert_eq!(written, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "{ms}");
+        }
+        // Outside four-digit years, and outside what a time can be.
+        for (ms, text) in [(253_402_300_800_000, "10000-01-01T00:00:00.000Z"), (-62_167_219_200_001, "-001-12-31T23:59:59.999Z"), (i64::MAX, "9223372036854775807")] {
+            let mut written = String::new();
+            write_time(&mut written, ms);
+            assert_eq!(written, text);
+        }
+    }
 
     #[test]
     fn score_levels_at_their_boundaries() {

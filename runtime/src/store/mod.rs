@@ -238,10 +238,13 @@ impl SeriesGroup {
             TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: Vec::new() }).into_mut(),
         };
         let answer = read(Some(&entry.windows), items);
+        // Grown once, to the highest lane recorded (a new key records all
+        // its lanes at once).
+        let lanes = items.iter().map(|&(lane, _, _)| lane + 1).max().unwrap_or(0);
+        if entry.windows.len() < lanes {
+            entry.windows.resize_with(lanes, Window::default);
+        }
         for (lane, window_ms, value) in items.drain(..) {
-            if entry.windows.len() <= lane {
-                entry.windows.resize_with(lane + 1, Window::default);
-            }
             if let Some(w) = entry.windows.get_mut(lane) {
                 w.insert(time, value, window_ms);
             }
