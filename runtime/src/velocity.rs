@@ -393,10 +393,11 @@ fn count_value(n: usize) -> Value {
 /// (missing ones left out) oldest first, then the current event's.
 struct Fold<'a> {
     agg: AggKind,
-    /// `count_distinct`: the distinct parts, in a vector while few (a
-    /// linear check beats a hash set on the mostly small windows and
-    /// allocates once), then in a set.
-    few: Vec<PartRef<'a>>,
+    /// `count_distinct`: the distinct parts, the first `distinct` of `few`
+    /// while they fit (a linear check on the stack beats a hash set on the
+    /// mostly small windows, and allocates nothing), then in a set.
+    few: [PartRef<'a>; Fold::SMALL],
+    distinct: usize,
     many: Option<HashSet<PartRef<'a>>>,
     /// `sum` and `avg`: the numbers' sum and count.
     sum: f64,
@@ -407,10 +408,10 @@ struct Fold<'a> {
 
 impl<'a> Fold<'a> {
     /// More distinct parts than this go to a hash set.
-    const SMALL: usize = 32;
+    const SMALL: usize = 16;
 
     fn new(agg: AggKind) -> Fold<'a> {
-        Fold { agg, few: Vec::new(), many: None, sum: 0.0, n: 0, best: None }
+        Fold { agg, few: [PartRef::Bool(false); Fold::SMALL], distinct: 0, many: None, sum: 0.0, n: 0, best: None }
     }
 
     fn add(&mut self, r: Recorded<'a>) {
@@ -424,17 +425,23 @@ impl<'a> Fold<'a> {
                         None => return,
                     },
                 };
-                match self.many.as_mut() {
-                    Some(set) => {
+                if let Some(set) = self.many.as_mut() {
+                    set.insert(part);
+                    return;
+                }
+                if self.few.get(..self.distinct).unwrap_or_default().contains(&part) {
+                    return;
+                }
+                match self.few.get_mut(self.distinct) {
+                    Some(slot) => {
+                        *slot = part;
+                        self.distinct += 1;
+                    }
+                    None => {
+                        let mut set: HashSet<PartRef<'a>> = self.few.iter().copied().collect();
                         set.insert(part);
+                        self.many = Some(set);
                     }
-                    None if !self.few.contains(&part) => {
-                        self.few.push(part);
-                        if self.few.len() > Self::SMALL {
-                            self.many = Some(self.few.drain(..).collect());
-                        }
-                    }
-                    None => {}
                 }
             }
             AggKind::Sum | AggKind::Avg => {
@@ -457,7 +464,7 @@ impl<'a> Fold<'a> {
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     fn finish(self) -> Value {
         match self.agg {
-            AggKind::CountDistinct => count_value(self.many.map_or(self.few.len(), |set| set.len())),
+            AggKind::CountDistinct => count_value(self.many.map_or(self.distinct, |set| set.len())),
             AggKind::Sum => Value::number(self.sum),
             AggKind::Avg if self.n == 0 => Value::Missing,
             AggKind::Avg => Value::number(self.sum / self.n as f64),
