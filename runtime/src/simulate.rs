@@ -11,7 +11,7 @@ use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
 use kensa_dsl::literal::{json_number, write_number};
 use serde_json::{json, Map, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Label types that mark an event as fraud.
@@ -25,7 +25,7 @@ pub const REVERSE_TYPE: &str = "CHARGEBACK_REVERSE";
 #[derive(Debug, Default)]
 pub struct Labels {
     /// Per event id: fraud or not after every label, and how many label lines name it.
-    by_event: HashMap<String, (bool, usize)>,
+    by_event: hashbrown::HashMap<String, (bool, usize)>,
     /// Event ids seen in the history.
     seen: hashbrown::HashSet<String>,
 }
