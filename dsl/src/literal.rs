@@ -33,17 +33,7 @@ pub fn write_number(out: &mut String, v: f64) {
         }
         // Whole and below 1e16: the cast is exact.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let mut n = a as u64;
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        while n > 0 {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
-            }
-            n /= 10;
-        }
-        out.extend(digits.get(at..).unwrap_or_default().iter().map(|&d| char::from(d)));
+        push_decimal(out, a as u64, 1);
     } else if a != 0.0 && !(1e-6..1e16).contains(&a) {
         // Debug uses an exponent for very large and very small magnitudes.
         out.push_str(&format!("{v:?}").replace(".0e", "e"));
@@ -51,6 +41,27 @@ pub fn write_number(out: &mut String, v: f64) {
         // Writing to a String cannot fail.
         let _ = write!(out, "{v}");
     }
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits (up to
+/// 20): the digits of numbers and times written where the formatting
+/// machinery would cost more than the writing.
+pub fn push_decimal(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            // A digit: below 10.
+            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    out.extend(digits.get(start..).unwrap_or_default().iter().map(|&d| char::from(d)));
 }
 
 /// A number as JSON: whole numbers an f64 holds exactly print as integers
@@ -180,6 +191,15 @@ mod tests {
             write_number(&mut written, v);
             let expected = if v != 0.0 && !(1e-6..1e16).contains(&v.abs()) { format!("{v:?}").replace(".0e", "e") } else { format!("{v}") };
             assert_eq!(written, expected, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_padded_to_their_width() {
+        for (n, width, text) in [(0, 1, "0"), (0, 3, "000"), (7, 2, "07"), (2026, 4, "2026"), (12345, 2, "12345"), (u64::MAX, 1, "18446744073709551615")] {
+            let mut written = String::new();
+            push_decimal(&mut written, n, width);
+            assert_eq!(written, text);
         }
     }
 

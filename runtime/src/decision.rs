@@ -2,6 +2,7 @@
 
 use crate::deployment::VersionId;
 use kensa_compiler::value::Value;
+use kensa_dsl::literal::push_decimal;
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
@@ -130,51 +131,34 @@ pub fn format_time(ms: i64) -> String {
 pub fn write_time(out: &mut String, ms: i64) {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        // Four-digit years (every real event) are written digit by digit: a
-        // replay writes one time a row, and the formatting machinery took
-        // most of a row's cost.
-        Some(t) if (0..=9999).contains(&t.year()) => {
-            let fields = [
-                (t.year().unsigned_abs(), 4, '-'),
-                (t.month(), 2, '-'),
-                (t.day(), 2, 'T'),
-                (t.hour(), 2, ':'),
-                (t.minute(), 2, ':'),
-                (t.second(), 2, '.'),
-                (t.timestamp_subsec_millis(), 3, 'Z'),
-            ];
-            for (value, width, after) in fields {
-                push_padded(out, value, width);
-                out.push(after);
-            }
-        }
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
         // Writing to a String cannot fail.
-        Some(t) => {
-            let _ = write!(
-                out,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                t.timestamp_subsec_millis()
-            );
-        }
-        None => {
-            let _ = write!(out, "{ms}");
+        let _ = write!(out, "{ms}");
+        return;
+    };
+    // Written digit by digit: a replay writes one time a row, and the
+    // formatting machinery took most of a row's cost. Years outside four
+    // digits (a sign, or a fifth digit) as `{:04}` writes them.
+    let year = t.year();
+    match u64::try_from(year) {
+        Ok(y) if y <= 9999 => push_decimal(out, y, 4),
+        _ => {
+            let _ = write!(out, "{year:04}");
         }
     }
-}
-
-/// Appends the last `width` decimal digits of `value`, zero-padded.
-fn push_padded(out: &mut String, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        let digit = value / 10u32.pow(place) % 10;
-        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+    let fields = [
+        ('-', t.month(), 2),
+        ('-', t.day(), 2),
+        ('T', t.hour(), 2),
+        (':', t.minute(), 2),
+        (':', t.second(), 2),
+        ('.', t.timestamp_subsec_millis(), 3),
+    ];
+    for (before, value, width) in fields {
+        out.push(before);
+        push_decimal(out, value.into(), width);
     }
+    out.push('Z');
 }
 
 #[cfg(test)]

@@ -154,7 +154,9 @@ trait Slot {
     /// Its value, unless missing.
     fn recorded(&self) -> Option<Recorded<'_>>;
     /// The entry it stands for.
-    fn to_entry(&self) -> Entry;
+    fn to_entry(&self) -> Entry {
+        Entry { time: self.time(), value: self.recorded().map_or(Value::Missing, Recorded::to_value) }
+    }
 }
 
 impl Slot for i64 {
@@ -163,9 +165,6 @@ impl Slot for i64 {
     }
     fn recorded(&self) -> Option<Recorded<'_>> {
         None
-    }
-    fn to_entry(&self) -> Entry {
-        Entry { time: *self, value: Value::Missing }
     }
 }
 
@@ -176,9 +175,6 @@ impl Slot for (i64, f64) {
     fn recorded(&self) -> Option<Recorded<'_>> {
         (!self.1.is_nan()).then_some(Recorded::Number(self.1))
     }
-    fn to_entry(&self) -> Entry {
-        Entry { time: self.0, value: self.recorded().map_or(Value::Missing, Recorded::to_value) }
-    }
 }
 
 impl Slot for (i64, i64) {
@@ -188,9 +184,6 @@ impl Slot for (i64, i64) {
     fn recorded(&self) -> Option<Recorded<'_>> {
         (self.1 != i64::MIN).then_some(Recorded::Stamp(self.1))
     }
-    fn to_entry(&self) -> Entry {
-        Entry { time: self.0, value: self.recorded().map_or(Value::Missing, Recorded::to_value) }
-    }
 }
 
 impl Slot for Entry {
@@ -199,9 +192,6 @@ impl Slot for Entry {
     }
     fn recorded(&self) -> Option<Recorded<'_>> {
         (!self.value.is_missing()).then_some(Recorded::Value(&self.value))
-    }
-    fn to_entry(&self) -> Entry {
-        self.clone()
     }
 }
 
