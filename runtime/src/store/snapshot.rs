@@ -19,7 +19,7 @@
 //! the new one. Each shard is read under its lock; for a snapshot of one
 //! instant, save when no decision is in flight (at shutdown).
 
-use super::{KeyEntry, Lane, Shard, StoredKey, VelocityStore};
+use super::{KeyEntry, LaneWindows, Lane, Shard, StoredKey, VelocityStore};
 use crate::velocity::{Entry, KeyPart, Window};
 use kensa_compiler::value::{u128_to_ip, ip_to_u128, Value};
 use std::io::Write;
@@ -109,7 +109,7 @@ impl VelocityStore {
                 let hash = group.hash(&key);
                 let Some(shard) = group.shard(hash) else { continue };
                 let mut shard = shard.lock();
-                let mut by_lane: Vec<Window> = Vec::new();
+                let mut by_lane = LaneWindows::new();
                 for (i, (w, newest)) in windows.into_iter().enumerate() {
                     let Some(&lane) = lanes.get(i) else { continue };
                     if by_lane.len() <= lane {
