@@ -12,6 +12,7 @@
 use kensa_compiler::value::{ip_to_u128, u128_to_ip, Value};
 use kensa_dsl::ast::AggKind;
 use hashbrown::HashSet;
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -261,7 +262,7 @@ enum Recorded<'a> {
     Value(&'a Value),
 }
 
-impl Recorded<'_> {
+impl<'a> Recorded<'a> {
     fn to_value(self) -> Value {
         match self {
             Recorded::Number(x) => Value::Number(x),
@@ -269,6 +270,16 @@ impl Recorded<'_> {
             // Always valid: see the INVARIANT on `Text`.
             Recorded::Text(b) => Value::str(&String::from_utf8_lossy(b)),
             Recorded::Value(v) => v.clone(),
+        }
+    }
+
+    /// Its part, as `count_distinct` compares it (`None` for a list).
+    fn part(self) -> Option<PartRef<'a>> {
+        match self {
+            Recorded::Number(x) => Some(PartRef::Num(number_bits(x))),
+            Recorded::Stamp(t) => Some(PartRef::Int(t)),
+            Recorded::Text(b) => Some(PartRef::Str(b)),
+            Recorded::Value(v) => PartRef::of(v),
         }
     }
 
@@ -424,8 +435,16 @@ pub fn aggregate(agg: AggKind, window: Option<&Window>, t: i64, w: i64, current:
     let window = window.unwrap_or(&empty);
     let (lo, hi) = with_entries!(&window.column, d => range_of(d, t, w));
     match agg {
+        // `count()` counts events: a missing value counts too.
         AggKind::Count => count_value(hi - lo + usize::from(current.is_some())),
         AggKind::Last => window.last_recorded(lo, hi).map_or(Value::Missing, Recorded::to_value),
+        AggKind::CountDistinct => {
+            let mut distinct = Distinct::default();
+            window.each_recorded(lo, hi, |r| distinct.add(r.part()));
+            // A missing value has no part.
+            distinct.add(current.and_then(PartRef::of));
+            count_value(distinct.count())
+        }
         _ => {
             let mut fold = Fold::new(agg);
             window.each_recorded(lo, hi, |r| fold.add(r));
@@ -442,16 +461,45 @@ fn count_value(n: usize) -> Value {
     Value::Number(n as f64)
 }
 
-/// An aggregate other than `count` and `last`, fed the window's values
-/// (missing ones left out) oldest first, then the current event's.
+/// The distinct parts `count_distinct` has seen: checked linearly while
+/// they fit on the stack (on the mostly small windows this beats a hash
+/// set, and allocates nothing), then in a set.
+#[derive(Default)]
+struct Distinct<'a> {
+    few: SmallVec<[PartRef<'a>; Distinct::SMALL]>,
+    many: Option<HashSet<PartRef<'a>>>,
+}
+
+impl<'a> Distinct<'a> {
+    /// More distinct parts than this go to a hash set.
+    const SMALL: usize = 16;
+
+    /// Adds a part (`None`, a value with no part, is left out).
+    fn add(&mut self, part: Option<PartRef<'a>>) {
+        let Some(part) = part else { return };
+        if let Some(set) = self.many.as_mut() {
+            set.insert(part);
+        } else if !self.few.contains(&part) {
+            if self.few.len() < Distinct::SMALL {
+                self.few.push(part);
+            } else {
+                let mut set: HashSet<PartRef<'a>> = self.few.drain(..).collect();
+                set.insert(part);
+                self.many = Some(set);
+            }
+        }
+    }
+
+    /// How many distinct parts.
+    fn count(&self) -> usize {
+        self.many.as_ref().map_or(self.few.len(), HashSet::len)
+    }
+}
+
+/// `sum`, `avg`, `min` or `max`, fed the window's values (missing ones
+/// left out) oldest first, then the current event's.
 struct Fold<'a> {
     agg: AggKind,
-    /// `count_distinct`: the distinct parts, the first `distinct` of `few`
-    /// while they fit (a linear check on the stack beats a hash set on the
-    /// mostly small windows, and allocates nothing), then in a set.
-    few: [PartRef<'a>; Fold::SMALL],
-    distinct: usize,
-    many: Option<HashSet<PartRef<'a>>>,
     /// `sum` and `avg`: the numbers' sum and count.
     sum: f64,
     n: usize,
@@ -460,44 +508,12 @@ struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    /// More distinct parts than this go to a hash set.
-    const SMALL: usize = 16;
-
     fn new(agg: AggKind) -> Fold<'a> {
-        Fold { agg, few: [PartRef::Bool(false); Fold::SMALL], distinct: 0, many: None, sum: 0.0, n: 0, best: None }
+        Fold { agg, sum: 0.0, n: 0, best: None }
     }
 
     fn add(&mut self, r: Recorded<'a>) {
         match self.agg {
-            AggKind::CountDistinct => {
-                let part = match r {
-                    Recorded::Number(x) => PartRef::Num(number_bits(x)),
-                    Recorded::Stamp(t) => PartRef::Int(t),
-                    Recorded::Text(b) => PartRef::Str(b),
-                    Recorded::Value(v) => match PartRef::of(v) {
-                        Some(p) => p,
-                        None => return,
-                    },
-                };
-                if let Some(set) = self.many.as_mut() {
-                    set.insert(part);
-                    return;
-                }
-                if self.few.get(..self.distinct).unwrap_or_default().contains(&part) {
-                    return;
-                }
-                match self.few.get_mut(self.distinct) {
-                    Some(slot) => {
-                        *slot = part;
-                        self.distinct += 1;
-                    }
-                    None => {
-                        let mut set: HashSet<PartRef<'a>> = self.few.iter().copied().collect();
-                        set.insert(part);
-                        self.many = Some(set);
-                    }
-                }
-            }
             AggKind::Sum | AggKind::Avg => {
                 if let Some(x) = r.number() {
                     self.sum += x;
@@ -511,19 +527,18 @@ impl<'a> Fold<'a> {
                     _ => Some(r),
                 };
             }
-            AggKind::Count | AggKind::Last => {}
+            AggKind::Count | AggKind::Last | AggKind::CountDistinct => {}
         }
     }
 
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     fn finish(self) -> Value {
         match self.agg {
-            AggKind::CountDistinct => count_value(self.many.map_or(self.distinct, |set| set.len())),
             AggKind::Sum => Value::number(self.sum),
             AggKind::Avg if self.n == 0 => Value::Missing,
             AggKind::Avg => Value::number(self.sum / self.n as f64),
             AggKind::Min | AggKind::Max => self.best.map_or(Value::Missing, Recorded::to_value),
-            AggKind::Count | AggKind::Last => Value::Missing,
+            AggKind::Count | AggKind::Last | AggKind::CountDistinct => Value::Missing,
         }
     }
 }
@@ -575,9 +590,9 @@ mod tests {
     use super::*;
 
     fn count_distinct(values: &[Value]) -> Value {
-        let mut fold = Fold::new(AggKind::CountDistinct);
-        values.iter().for_each(|v| fold.add(Recorded::Value(v)));
-        fold.finish()
+        let mut distinct = Distinct::default();
+        values.iter().for_each(|v| distinct.add(PartRef::of(v)));
+        count_value(distinct.count())
     }
 
     #[test]
