@@ -67,7 +67,16 @@ pub enum Predicate {
 }
 
 impl Predicate {
-    /// The truth of the test for this event (`None`: missing).
+    /// The field the test reads.
+    pub fn field(&self) -> FieldId {
+        match self {
+            Predicate::StrEq { field, .. } | Predicate::InSet { field, .. } | Predicate::InList { field, .. } => *field,
+        }
+    }
+
+    /// The truth of the test for this event (`None`: missing). A missing
+    /// field makes every test missing (generated code relies on this to
+    /// answer without calling, see `Translator::predicate`).
     pub fn truth(&self, env: &dyn Env) -> Option<bool> {
         match self {
             Predicate::StrEq { field, value, negate } => match env.field(*field) {
@@ -105,6 +114,8 @@ pub mod layout {
     pub const BOOL_AT: i32 = 1;
     /// Where a value's `f64`, `i64` or `Arc<str>` is.
     pub const WORD_AT: i32 = 8;
+    /// The tag of `Value::Missing`.
+    pub const TAG_MISSING: i64 = 0;
     /// The tag of `Value::Bool`.
     pub const TAG_BOOL: i64 = 1;
     /// The tag of `Value::Number`.

@@ -10,7 +10,7 @@
 //! sets otherwise, or calls a built-in other than `abs`/`min`/`max`, is
 //! handed to a helper that runs the interpreter on it (see `abi.rs`).
 
-use super::abi::layout::{BOOL_AT, TAG_BOOL, TAG_NUMBER, TAG_STR, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
+use super::abi::layout::{BOOL_AT, TAG_BOOL, TAG_MISSING, TAG_NUMBER, TAG_STR, TAG_TIMESTAMP, VALUE_SIZE, WORD_AT};
 use super::abi::{Kind, Predicate, Source, StrLayout};
 use crate::builtins::Builtin;
 use crate::ir::{ArithOp, CmpOp, Node, Program};
@@ -224,6 +224,7 @@ impl Translator<'_, '_> {
             return self.str_eq(field, &value, negate, layout);
         }
         if let Some(p) = predicate_of(self.program, node) {
+            let field = p.field();
             let index = match self.predicates.iter().position(|q| *q == p) {
                 Some(i) => i,
                 None => {
@@ -231,7 +232,7 @@ impl Translator<'_, '_> {
                     self.predicates.len() - 1
                 }
             };
-            return self.predicate(index);
+            return self.predicate(field, index);
         }
         if !self.is_native(node) {
             return self.fallback(node, want);
@@ -586,11 +587,28 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Asks the helper for string test `index` (only when reached).
-    fn predicate(&mut self, index: usize) -> Val {
+    /// Asks the helper for string test `index` on `field`, only when
+    /// reached and only when the field has a value: a missing field makes
+    /// every string test missing (`Predicate::truth`), which is answered
+    /// here without the call. Optional fields (a browser language, a
+    /// campaign, basket items) are missing on most events, and each test
+    /// of one would otherwise cost a call.
+    fn predicate(&mut self, field: FieldId, index: usize) -> Val {
+        let (base, at) = self.place(Source::Field(field));
+        let flags = MemFlagsData::trusted().with_readonly();
+        let tag = self.b.ins().load(types::I8, flags, base, at);
+        let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, tag, TAG_MISSING);
+        let ask = self.b.create_block();
+        let done = self.b.create_block();
+        let answer = self.b.append_block_param(done, types::I8);
+        let unknown = self.b.ins().iconst(types::I8, 2);
+        self.b.ins().brif(present, ask, &[], done, &[unknown.into()]);
+        self.b.switch_to_block(ask);
         let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
         let call = self.b.ins().call(self.helpers.predicate, &[self.ctx, id]);
-        let answer = self.b.inst_results(call).first().copied().unwrap_or(id);
+        let asked = self.b.inst_results(call).first().copied().unwrap_or(unknown);
+        self.b.ins().jump(done, &[asked.into()]);
+        self.b.switch_to_block(done);
         let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
         let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
         Val { v, missing }
