@@ -26,6 +26,7 @@ mod decide;
 pub mod decision;
 pub mod deployment;
 pub mod engine;
+mod inline_str;
 pub mod lists;
 mod reaper;
 pub mod record;

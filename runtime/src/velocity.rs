@@ -9,6 +9,7 @@
 //! exact values) and at most [`MAX_ENTRIES_PER_WINDOW`] entries (the oldest
 //! go first).
 
+use crate::inline_str::InlineStr;
 use kensa_compiler::value::{ip_to_u128, u128_to_ip, Value};
 use kensa_dsl::ast::AggKind;
 use hashbrown::HashSet;
@@ -129,7 +130,7 @@ enum Column {
     /// Timestamps or missing; `i64::MIN` stands for missing (that
     /// timestamp widens the column instead).
     Stamps(VecDeque<(i64, i64)>),
-    /// Strings of at most [`Text::MAX`] bytes, or missing.
+    /// Strings of at most [`TEXT_MAX`] bytes, or missing.
     Texts(VecDeque<(i64, Text)>),
     /// Any value.
     Values(VecDeque<Entry>),
@@ -203,43 +204,20 @@ impl Slot for (i64, Text) {
     }
 }
 
-/// A short string kept inside a window entry, or missing.
-///
-/// INVARIANT: when not missing, `bytes[..len]` is a whole UTF-8 string (it
-/// is only ever copied from a `&str`, see [`Text::of`]).
-#[derive(Clone, Copy, Debug)]
-struct Text {
-    /// The string's length, or [`Text::MISSING`].
-    len: u8,
-    bytes: [u8; Text::MAX],
-}
+/// The longest string a [`Column::Texts`] entry keeps (the entry is then
+/// 32 bytes, as a full value's is).
+const TEXT_MAX: usize = 23;
 
-impl Text {
-    /// The longest string kept inline (the entry is then 32 bytes, as a
-    /// full value's is).
-    const MAX: usize = 23;
-    /// The length that marks a missing value.
-    const MISSING: u8 = u8::MAX;
-    /// A missing value.
-    const NONE: Text = Text { len: Text::MISSING, bytes: [0; Text::MAX] };
+/// A short string kept inside a window entry; none stands for missing.
+type Text = InlineStr<TEXT_MAX>;
 
-    /// The text of a missing value or of a short string; `None` for any
-    /// other value.
-    fn of(value: &Value) -> Option<Text> {
-        match value {
-            Value::Missing => Some(Text::NONE),
-            Value::Str(s) => {
-                let mut bytes = [0u8; Text::MAX];
-                bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
-                Some(Text { len: u8::try_from(s.len()).ok()?, bytes })
-            }
-            _ => None,
-        }
-    }
-
-    /// The string's bytes, unless missing.
-    fn bytes(&self) -> Option<&[u8]> {
-        self.bytes.get(..usize::from(self.len))
+/// The text of a missing value or of a short string; `None` for any other
+/// value.
+fn text_of(value: &Value) -> Option<Text> {
+    match value {
+        Value::Missing => Some(Text::NONE),
+        Value::Str(s) => Text::new(s),
+        _ => None,
     }
 }
 
@@ -267,7 +245,7 @@ impl<'a> Recorded<'a> {
         match self {
             Recorded::Number(x) => Value::Number(x),
             Recorded::Stamp(t) => Value::Timestamp(t),
-            // Always valid: see the INVARIANT on `Text`.
+            // Always valid: see the INVARIANT on `InlineStr`.
             Recorded::Text(b) => Value::str(&String::from_utf8_lossy(b)),
             Recorded::Value(v) => v.clone(),
         }
@@ -337,7 +315,7 @@ impl Column {
             (_, Value::Missing) | (Column::Values(_), _) => true,
             (Column::Numbers(_), Value::Number(x)) => !x.is_nan(),
             (Column::Stamps(_), Value::Timestamp(t)) => *t != i64::MIN,
-            (Column::Texts(_), Value::Str(s)) => s.len() <= Text::MAX,
+            (Column::Texts(_), Value::Str(s)) => s.len() <= TEXT_MAX,
             _ => false,
         }
     }
@@ -347,7 +325,7 @@ impl Column {
         match (self, value) {
             (Column::Times(d), Value::Number(x)) if !x.is_nan() => Column::Numbers(d.iter().map(|&t| (t, f64::NAN)).collect()),
             (Column::Times(d), Value::Timestamp(t)) if *t != i64::MIN => Column::Stamps(d.iter().map(|&time| (time, i64::MIN)).collect()),
-            (Column::Times(d), Value::Str(s)) if s.len() <= Text::MAX => Column::Texts(d.iter().map(|&time| (time, Text::NONE)).collect()),
+            (Column::Times(d), Value::Str(s)) if s.len() <= TEXT_MAX => Column::Texts(d.iter().map(|&time| (time, Text::NONE)).collect()),
             _ => Column::Values(with_entries!(self, d => d.iter().map(Slot::to_entry).collect())),
         }
     }
@@ -358,7 +336,7 @@ impl Column {
             Column::Times(d) => place(d, time),
             Column::Numbers(d) => place(d, (time, if let Value::Number(x) = value { x } else { f64::NAN })),
             Column::Stamps(d) => place(d, (time, if let Value::Timestamp(t) = value { t } else { i64::MIN })),
-            Column::Texts(d) => place(d, (time, Text::of(&value).unwrap_or(Text::NONE))),
+            Column::Texts(d) => place(d, (time, text_of(&value).unwrap_or(Text::NONE))),
             Column::Values(d) => place(d, Entry { time, value }),
         }
     }
@@ -730,7 +708,7 @@ mod tests {
                 1 => Value::Number(f64::from(i32::try_from(i).unwrap_or(0))),
                 2 => Value::Timestamp(i),
                 3 => Value::str(if i == 1 { "é" } else { "x" }),
-                _ => Value::str(&"y".repeat(Text::MAX + 1)),
+                _ => Value::str(&"y".repeat(TEXT_MAX + 1)),
             })).collect();
             for (time, value) in lead.into_iter().chain(events) {
                 window.insert(time, value.clone(), 1_000);
@@ -771,13 +749,13 @@ mod tests {
         assert_eq!(s.entries().into_iter().map(|e| e.value).collect::<Vec<_>>(), vec![Value::Timestamp(5), Value::Timestamp(i64::MIN)]);
         let mut t = Window::default();
         t.insert(1, Value::Missing, 100);
-        t.insert(2, Value::str(&"a".repeat(Text::MAX)), 100);
+        t.insert(2, Value::str(&"a".repeat(TEXT_MAX)), 100);
         assert!(matches!(t.column, Column::Texts(_)));
         t.insert(3, Value::str(""), 100);
         assert!(matches!(t.column, Column::Texts(_)));
-        t.insert(4, Value::str(&"b".repeat(Text::MAX + 1)), 100);
+        t.insert(4, Value::str(&"b".repeat(TEXT_MAX + 1)), 100);
         assert!(matches!(t.column, Column::Values(_)));
         let values: Vec<Value> = t.entries().into_iter().map(|e| e.value).collect();
-        assert_eq!(values, vec![Value::Missing, Value::str(&"a".repeat(Text::MAX)), Value::str(""), Value::str(&"b".repeat(Text::MAX + 1))]);
+        assert_eq!(values, vec![Value::Missing, Value::str(&"a".repeat(TEXT_MAX)), Value::str(""), Value::str(&"b".repeat(TEXT_MAX + 1))]);
     }
 }

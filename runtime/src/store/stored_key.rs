@@ -4,6 +4,7 @@
 //! In a table of millions of keys every pointer followed is a cache miss:
 //! a `Vec<KeyPart>` of an `Arc<str>` costs two of them per lookup.
 
+use crate::inline_str::InlineStr;
 use crate::velocity::KeyPart;
 use std::borrow::Cow;
 
@@ -13,8 +14,8 @@ const INLINE: usize = 22;
 /// A key as the store keeps it.
 #[derive(Clone, Debug)]
 pub(crate) enum StoredKey {
-    /// One string of at most [`INLINE`] bytes: its length and bytes.
-    Short { len: u8, bytes: [u8; INLINE] },
+    /// One string of at most [`INLINE`] bytes (never none).
+    Short(InlineStr<INLINE>),
     /// One part of any other kind (an IP address, a number, a longer string).
     One(KeyPart),
     /// Several parts.
@@ -25,13 +26,7 @@ impl StoredKey {
     /// The stored form of `key`.
     pub(crate) fn of(key: &[KeyPart]) -> StoredKey {
         match key {
-            [KeyPart::Str(s)] if s.len() <= INLINE => {
-                let mut bytes = [0u8; INLINE];
-                if let Some(b) = bytes.get_mut(..s.len()) {
-                    b.copy_from_slice(s.as_bytes());
-                }
-                StoredKey::Short { len: u8::try_from(s.len()).unwrap_or(u8::MAX), bytes }
-            }
+            [KeyPart::Str(s)] => InlineStr::new(s).map_or_else(|| StoredKey::One(KeyPart::Str(s.clone())), StoredKey::Short),
             [one] => StoredKey::One(one.clone()),
             parts => StoredKey::Parts(parts.into()),
         }
@@ -40,8 +35,8 @@ impl StoredKey {
     /// True when this is `key`.
     pub(crate) fn matches(&self, key: &[KeyPart]) -> bool {
         match (self, key) {
-            (StoredKey::Short { len, bytes }, [KeyPart::Str(s)]) => bytes.get(..usize::from(*len)) == Some(s.as_bytes()),
-            (StoredKey::Short { .. }, _) => false,
+            (StoredKey::Short(short), [KeyPart::Str(s)]) => short.bytes() == Some(s.as_bytes()),
+            (StoredKey::Short(_), _) => false,
             (StoredKey::One(part), [other]) => part == other,
             (StoredKey::One(_), _) => false,
             (StoredKey::Parts(parts), _) => **parts == *key,
@@ -51,10 +46,7 @@ impl StoredKey {
     /// The key's parts.
     pub(crate) fn parts(&self) -> Cow<'_, [KeyPart]> {
         match self {
-            StoredKey::Short { len, bytes } => {
-                let text = bytes.get(..usize::from(*len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default();
-                Cow::Owned(vec![KeyPart::Str(text.into())])
-            }
+            StoredKey::Short(short) => Cow::Owned(vec![KeyPart::Str(short.as_str().unwrap_or_default().into())]),
             StoredKey::One(part) => Cow::Owned(vec![part.clone()]),
             StoredKey::Parts(parts) => Cow::Borrowed(parts),
         }
@@ -96,7 +88,7 @@ mod tests {
                 assert_eq!(stored.matches(b), i == j, "{a:?} against {b:?}");
             }
         }
-        assert!(matches!(StoredKey::of(&keys[1]), StoredKey::Short { .. }));
+        assert!(matches!(StoredKey::of(&keys[1]), StoredKey::Short(_)));
         assert!(matches!(StoredKey::of(&keys[4]), StoredKey::One(_)));
     }
 }
