@@ -20,9 +20,12 @@ fi
 
 cargo test --workspace --locked
 
-# The benches must keep compiling (peers included), and one smoke run of
+# The benches must keep compiling (peers included); the stateless and scale
+# benches run once in criterion's test mode, which checks that every engine
+# they time agrees with the hand-written Rust; and one smoke run of
 # `kensa bench` prints the example rule set's figures into the log.
 cargo bench -p kensa-benches --locked --no-run
+cargo bench -p kensa-benches --locked --bench stateless --bench scale -- --test
 cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.kensa --lists examples/lists \
   --input examples/events.jsonl --seconds 1
 

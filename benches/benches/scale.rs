@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kensa_benches::{program, records, RecordEnv};
-use kensa_compiler::check::Phase;
+use kensa_benches::{program, records, JitRunner, RecordEnv};
 use kensa_compiler::jit::JitProgram;
 use std::hint::black_box;
 
@@ -32,19 +31,13 @@ fn scale(c: &mut Criterion) {
             });
         });
         let prog = program(&src);
-        let jit = JitProgram::compile(&prog).unwrap();
+        let mut jit = JitRunner::new(&prog);
         let recs = records(&prog, &event);
-        let rec = &recs[0];
-        g.bench_function(format!("decide_jit_{n}"), |b| {
-            let mut out = vec![0u8; n];
-            b.iter(|| {
-                let env = RecordEnv { record: rec, lists: &[] };
-                jit.run(Phase::One, &env, &mut out, n);
-                let mut hits = 0usize;
-                kensa_compiler::jit::for_each_true(&out, |_| hits += 1);
-                black_box(hits)
-            });
-        });
+        let env = RecordEnv { record: &recs[0], lists: &[] };
+        // Rule i matches when it tests "C7" and its threshold is below 5000.
+        let expected = (0..n).filter(|i| i % 500 == 7 && i * 10 < 5000).count();
+        assert_eq!(jit.hits(&env), expected, "scale {n}: matched rules");
+        g.bench_function(format!("decide_jit_{n}"), |b| b.iter(|| black_box(jit.hits(&env))));
     }
     g.finish();
 }

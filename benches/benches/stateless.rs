@@ -3,14 +3,14 @@
 //! records, and against peer engines (evalexpr 11.3.1, rhai 1.27,
 //! cel-interpreter 0.10, zen-engine's expression evaluator 2.1) on the same
 //! inputs. Every engine's inputs are prepared before timing; only evaluating
-//! the conditions is timed.
+//! the conditions is timed. Before timing, every engine must match as many
+//! rules over the events as the hand-written Rust (`cargo bench -- --test`
+//! runs just that check and each bench once, as `scripts/test.sh` does).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use kensa_benches::{program, records, stateless_events, twenty_five_rules, RecordEnv};
-use kensa_compiler::check::Phase;
-use kensa_compiler::jit::JitProgram;
+use kensa_benches::{program, records, stateless_events, twenty_five_rules, JitRunner, RecordEnv};
 use kensa_compiler::value::Value;
 use std::hint::black_box;
 
@@ -40,6 +40,13 @@ fn inputs(lines: &[String]) -> Vec<Input> {
         .collect()
 }
 
+/// Fails the bench unless `engine` matched as many rules over the events as
+/// the hand-written Rust did: a bench that times an engine answering
+/// something else (or nothing) measures nothing.
+fn agree(group: &str, engine: &str, hits: usize, expected: usize) {
+    assert_eq!(hits, expected, "{group}: {engine} matched {hits} rules over the events, hand-written Rust {expected}");
+}
+
 fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
     let lines = stateless_events(EVENTS);
     let src = format!(
@@ -49,37 +56,9 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
     let prog = program(&src);
     let recs = records(&prog, &lines);
     let ins = inputs(&lines);
-    let jit = JitProgram::compile(&prog).unwrap();
-    let n_rules = prog.rules.len();
 
-    let mut g = c.benchmark_group(group_name);
-    g.throughput(Throughput::Elements(EVENTS as u64));
-
-    g.bench_function("kensa_jit", |b| {
-        let mut out = vec![0u8; n_rules];
-        b.iter(|| {
-            let mut hits = 0usize;
-            for r in &recs {
-                let env = RecordEnv { record: r, lists: &[] };
-                jit.run(Phase::One, &env, &mut out, n_rules);
-                kensa_compiler::jit::for_each_true(&out, |_| hits += 1);
-            }
-            black_box(hits)
-        });
-    });
-
-    g.bench_function("kensa_interpreter", |b| {
-        b.iter(|| {
-            let mut hits = 0usize;
-            for r in &recs {
-                let env = RecordEnv { record: r, lists: &[] };
-                hits += prog.rules.iter().filter(|rule| kensa_compiler::interp::truth(&rule.when, &env) == Some(true)).count();
-            }
-            black_box(hits)
-        });
-    });
-
-    // The same rules written by hand against the same records.
+    // The same rules written by hand against the same records: the
+    // baseline, and the answer every engine must agree with.
     let slot = |p: &str| prog.schema.lookup(p).unwrap().0;
     let (amount, score, dwell, currency, country) =
         (slot("amount"), slot("score"), slot("page.dwell_ms"), slot("currency"), slot("card.country"));
@@ -94,31 +73,44 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
             }
         })
         .collect();
-    g.bench_function("hand_written_rust", |b| {
-        b.iter(|| {
-            let mut hits = 0usize;
-            for r in &recs {
-                let num = |f| match r.get(f) {
-                    Value::Number(n) => Some(*n),
-                    _ => None,
-                };
-                let text = |f| match r.get(f) {
-                    Value::Str(s) => Some(&**s),
-                    _ => None,
-                };
-                let (a, s, d, cur, cty) = (num(amount), num(score), num(dwell), text(currency), text(country));
-                for (ta, ts, td, tc, tn) in &thresholds {
-                    let ok = matches!(a, Some(x) if x > *ta)
-                        && matches!(s, Some(x) if x >= *ts)
-                        && (td.is_infinite() || matches!(d, Some(x) if x < *td))
-                        && cur == Some(*tc)
-                        && (tn.is_empty() || matches!(cty, Some(x) if x != *tn));
-                    hits += usize::from(ok);
-                }
+    let hand_written = || {
+        let mut hits = 0usize;
+        for r in &recs {
+            let num = |f| match r.get(f) {
+                Value::Number(n) => Some(*n),
+                _ => None,
+            };
+            let text = |f| match r.get(f) {
+                Value::Str(s) => Some(&**s),
+                _ => None,
+            };
+            let (a, s, d, cur, cty) = (num(amount), num(score), num(dwell), text(currency), text(country));
+            for (ta, ts, td, tc, tn) in &thresholds {
+                let ok = matches!(a, Some(x) if x > *ta)
+                    && matches!(s, Some(x) if x >= *ts)
+                    && (td.is_infinite() || matches!(d, Some(x) if x < *td))
+                    && cur == Some(*tc)
+                    && (tn.is_empty() || matches!(cty, Some(x) if x != *tn));
+                hits += usize::from(ok);
             }
-            black_box(hits)
-        });
-    });
+        }
+        hits
+    };
+    let expected = hand_written();
+    assert!(expected > 0 && expected < recs.len() * rules.len(), "{group_name}: the rules must match some events, not all");
+
+    let mut jit = JitRunner::new(&prog);
+    let mut kensa_jit = || recs.iter().map(|r| jit.hits(&RecordEnv { record: r, lists: &[] })).sum::<usize>();
+    agree(group_name, "kensa_jit", kensa_jit(), expected);
+    let kensa_interpreter = || {
+        let mut hits = 0usize;
+        for r in &recs {
+            let env = RecordEnv { record: r, lists: &[] };
+            hits += prog.rules.iter().filter(|rule| kensa_compiler::interp::truth(&rule.when, &env) == Some(true)).count();
+        }
+        hits
+    };
+    agree(group_name, "kensa_interpreter", kensa_interpreter(), expected);
 
     let plain: Vec<String> = rules.iter().map(|(_, p)| p.clone()).collect();
 
@@ -139,48 +131,43 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
             c
         })
         .collect();
-    g.bench_function("evalexpr_11", |b| {
-        b.iter(|| {
-            let mut hits = 0usize;
-            for c in &evalexpr_ctx {
-                for n in &evalexpr_nodes {
-                    hits += usize::from(n.eval_boolean_with_context(c).unwrap_or(false));
-                }
+    let evalexpr_11 = || {
+        let mut hits = 0usize;
+        for c in &evalexpr_ctx {
+            for n in &evalexpr_nodes {
+                hits += usize::from(n.eval_boolean_with_context(c).unwrap_or(false));
             }
-            black_box(hits)
-        });
-    });
+        }
+        hits
+    };
+    agree(group_name, "evalexpr_11", evalexpr_11(), expected);
 
     let rhai_engine = rhai::Engine::new();
     let rhai_asts: Vec<rhai::AST> =
         plain.iter().map(|p| rhai_engine.compile_expression(p.replace(" and ", " && ")).unwrap()).collect();
-    g.bench_function("rhai_1_27", |b| {
-        b.iter_batched_ref(
-            || {
-                ins.iter()
-                    .map(|i| {
-                        let mut s = rhai::Scope::new();
-                        s.push("amount", i.amount);
-                        s.push("score", i.score);
-                        s.push("dwell", i.dwell);
-                        s.push("currency", i.currency.clone());
-                        s.push("country", i.country.clone());
-                        s
-                    })
-                    .collect::<Vec<_>>()
-            },
-            |scopes| {
-                let mut hits = 0usize;
-                for s in scopes.iter_mut() {
-                    for ast in &rhai_asts {
-                        hits += usize::from(rhai_engine.eval_ast_with_scope::<bool>(s, ast).unwrap_or(false));
-                    }
-                }
-                black_box(hits)
-            },
-            BatchSize::LargeInput,
-        );
-    });
+    let rhai_scopes = || {
+        ins.iter()
+            .map(|i| {
+                let mut s = rhai::Scope::new();
+                s.push("amount", i.amount);
+                s.push("score", i.score);
+                s.push("dwell", i.dwell);
+                s.push("currency", i.currency.clone());
+                s.push("country", i.country.clone());
+                s
+            })
+            .collect::<Vec<_>>()
+    };
+    let rhai_1_27 = |scopes: &mut Vec<rhai::Scope<'static>>| {
+        let mut hits = 0usize;
+        for s in scopes.iter_mut() {
+            for ast in &rhai_asts {
+                hits += usize::from(rhai_engine.eval_ast_with_scope::<bool>(s, ast).unwrap_or(false));
+            }
+        }
+        hits
+    };
+    agree(group_name, "rhai_1_27", rhai_1_27(&mut rhai_scopes()), expected);
 
     let cel_programs: Vec<cel_interpreter::Program> = plain
         .iter()
@@ -198,17 +185,16 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
             c
         })
         .collect();
-    g.bench_function("cel_interpreter_0_10", |b| {
-        b.iter(|| {
-            let mut hits = 0usize;
-            for c in &cel_ctx {
-                for p in &cel_programs {
-                    hits += usize::from(matches!(p.execute(c), Ok(cel_interpreter::Value::Bool(true))));
-                }
+    let cel_interpreter_0_10 = || {
+        let mut hits = 0usize;
+        for c in &cel_ctx {
+            for p in &cel_programs {
+                hits += usize::from(matches!(p.execute(c), Ok(cel_interpreter::Value::Bool(true))));
             }
-            black_box(hits)
-        });
-    });
+        }
+        hits
+    };
+    agree(group_name, "cel_interpreter_0_10", cel_interpreter_0_10(), expected);
 
     let zen_exprs: Vec<_> =
         plain.iter().map(|p| zen_expression::compile_expression(&p.replace('"', "'")).unwrap()).collect();
@@ -219,17 +205,27 @@ fn bench_set(c: &mut Criterion, group_name: &str, rules: &[(String, String)]) {
                 .into()
         })
         .collect();
-    g.bench_function("zen_expression_2_1", |b| {
-        b.iter(|| {
-            let mut hits = 0usize;
-            for c in &zen_ctx {
-                for e in &zen_exprs {
-                    hits += usize::from(matches!(e.evaluate(c.clone()), Ok(v) if v == zen_expression::Variable::Bool(true)));
-                }
+    let zen_expression_2_1 = || {
+        let mut hits = 0usize;
+        for c in &zen_ctx {
+            for e in &zen_exprs {
+                hits += usize::from(matches!(e.evaluate(c.clone()), Ok(v) if v == zen_expression::Variable::Bool(true)));
             }
-            black_box(hits)
-        });
-    });
+        }
+        hits
+    };
+    agree(group_name, "zen_expression_2_1", zen_expression_2_1(), expected);
+
+    // Timed: every engine answered as the hand-written Rust did above.
+    let mut g = c.benchmark_group(group_name);
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.bench_function("kensa_jit", |b| b.iter(|| black_box(kensa_jit())));
+    g.bench_function("kensa_interpreter", |b| b.iter(|| black_box(kensa_interpreter())));
+    g.bench_function("hand_written_rust", |b| b.iter(|| black_box(hand_written())));
+    g.bench_function("evalexpr_11", |b| b.iter(|| black_box(evalexpr_11())));
+    g.bench_function("rhai_1_27", |b| b.iter_batched_ref(rhai_scopes, |scopes| black_box(rhai_1_27(scopes)), BatchSize::LargeInput));
+    g.bench_function("cel_interpreter_0_10", |b| b.iter(|| black_box(cel_interpreter_0_10())));
+    g.bench_function("zen_expression_2_1", |b| b.iter(|| black_box(zen_expression_2_1())));
     g.finish();
 }
 

@@ -2,8 +2,10 @@
 //! decoding events, and an environment over one record without velocities
 //! (for stateless condition benches).
 
+use kensa_compiler::check::Phase;
 use kensa_compiler::interp::Env;
 use kensa_compiler::ir::{ListId, Program, SetData, VelocityId};
+use kensa_compiler::jit::JitProgram;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
 use kensa_runtime::{Engine, Evaluator, Record};
@@ -60,6 +62,44 @@ impl Env for RecordEnv<'_> {
     }
     fn values(&self) -> Option<(&[Value], &[Value])> {
         Some((&self.record.slots, &[]))
+    }
+}
+
+/// A program's generated code run as a decision runs it: phase 1, then
+/// phase 2 (rules that read `score`), counting the enabled rules each phase
+/// matched. Running one phase alone skips the other phase's rules, and a
+/// stateless bench whose rules all read `score` would then time nothing.
+pub struct JitRunner {
+    jit: JitProgram,
+    /// Per rule: the phase it runs in, `None` when disabled.
+    phases: Vec<Option<Phase>>,
+    out: Vec<u8>,
+}
+
+impl JitRunner {
+    /// Compiles `program` to native code; panics when it does not compile
+    /// (benches only run known-good rule sets).
+    #[allow(clippy::expect_used)]
+    pub fn new(program: &Program) -> JitRunner {
+        JitRunner {
+            jit: JitProgram::compile(program).expect("the bench rule set compiles to native code"),
+            phases: program.rules.iter().map(|r| r.enabled.then_some(r.phase)).collect(),
+            out: vec![0; program.rules.len()],
+        }
+    }
+
+    /// How many rules match in `env`, over both phases.
+    pub fn hits(&mut self, env: &dyn Env) -> usize {
+        let mut hits = 0;
+        for phase in [Phase::One, Phase::Two] {
+            if !self.jit.has_rules(phase) {
+                continue;
+            }
+            self.jit.run(phase, env, &mut self.out, self.phases.len());
+            let phases = &self.phases;
+            kensa_compiler::jit::for_each_true(&self.out, |i| hits += usize::from(phases.get(i) == Some(&Some(phase))));
+        }
+        hits
     }
 }
 

@@ -348,6 +348,7 @@ fn run_phase(
 ) {
     let in_phase = |r: &kensa_compiler::ir::RuleIr| r.enabled && r.phase == phase;
     match jit {
+        Some(jit) if !jit.has_rules(phase) => {}
         Some(jit) => {
             // No clearing: `run` writes every enabled rule of the phase
             // (indexed ones included), and entries of the other phase are

@@ -120,6 +120,16 @@ fn native_str_eq(program: &Program, node: &Node) -> Option<(FieldId, Arc<str>, b
     }
 }
 
+/// The flags of a load from the `Inputs` block or from a value's slot
+/// (its tag, payload, string length or pointer): memory that is valid and
+/// unchanged for the whole call (`run_on`'s contract), so the load may move
+/// (`can_move`) and the optimiser merges repeated loads of one slot (every
+/// rule reading `amount` shares one load). Loads through a string's pointer
+/// must not use these: they are valid only under the tag test before them.
+pub(super) fn slot_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
 /// A node's compiled value: `v` (f64, i64 or i8) and `missing` (i8).
 #[derive(Clone, Copy)]
 struct Val {
@@ -277,7 +287,8 @@ impl Translator<'_, '_> {
                     let (xv, lov, hiv) = (self.value(x, k), self.value(lo, k), self.value(hi, k));
                     let low = self.compare(CmpOp::Le, k, lov, xv);
                     let high = self.compare(CmpOp::Le, k, xv, hiv);
-                    self.combine(low, high, false)
+                    let both = self.combine(&[low, high], false);
+                    both.unwrap_or(low)
                 }
             },
             Node::Is(x, present) => {
@@ -355,7 +366,7 @@ impl Translator<'_, '_> {
     /// present.
     fn load(&mut self, source: Source, want: Kind) -> Val {
         let (base, at) = self.place(source);
-        let flags = MemFlagsData::trusted().with_readonly();
+        let flags = slot_flags();
         let tag = self.b.ins().load(types::I8, flags, base, at);
         let present = match want {
             Kind::F64 => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_NUMBER),
@@ -385,7 +396,7 @@ impl Translator<'_, '_> {
     /// string of the same length (so no load reads past its text).
     fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
         let (base, at) = self.place(Source::Field(field));
-        let flags = MemFlagsData::trusted().with_readonly();
+        let flags = slot_flags();
         let tag = self.b.ins().load(types::I8, flags, base, at);
         let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
         let missing = self.b.ins().bxor_imm_u(present, 1);
@@ -441,14 +452,8 @@ impl Translator<'_, '_> {
     /// `decisive` ends the chain before any later call is made.
     fn chain(&mut self, xs: &[Node], decisive: bool) -> Val {
         let (cheap, costly): (Vec<&Node>, Vec<&Node>) = xs.iter().partition(|x| self.is_cheap(x));
-        let mut combined: Option<Val> = None;
-        for x in cheap {
-            let v = self.value(x, Kind::Bool);
-            combined = Some(match combined {
-                None => v,
-                Some(c) => self.combine(c, v, decisive),
-            });
-        }
+        let cheap: Vec<Val> = cheap.into_iter().map(|x| self.value(x, Kind::Bool)).collect();
+        let combined = self.combine(&cheap, decisive);
         if costly.is_empty() {
             return combined.unwrap_or_else(|| {
                 // An empty chain: `and` of nothing is true, `or` false.
@@ -503,24 +508,35 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Kleene `and` (`decisive = false`) / `or` (`decisive = true`) of two
-    /// computed conditions, without branches: decided when either is known
-    /// to be `decisive`, else missing when either is missing.
-    fn combine(&mut self, a: Val, c: Val, decisive: bool) -> Val {
-        let a_decides = self.known(a, decisive);
-        let c_decides = self.known(c, decisive);
-        let decided = self.b.ins().bor(a_decides, c_decides);
-        let undecided = self.b.ins().bxor_imm_u(decided, 1);
-        let any_missing = self.b.ins().bor(a.missing, c.missing);
-        let missing = self.b.ins().band(undecided, any_missing);
-        Val { v: if decisive { decided } else { undecided }, missing }
-    }
-
-    /// 1 when `x` is present and equals `value`.
-    fn known(&mut self, x: Val, value: bool) -> Ssa {
-        let v = if value { x.v } else { self.b.ins().bxor_imm_u(x.v, 1) };
-        let present = self.b.ins().bxor_imm_u(x.missing, 1);
-        self.b.ins().band(v, present)
+    /// Kleene `and` (`decisive = false`) / `or` (`decisive = true`) of
+    /// computed conditions, without branches (`None` for none). Two running
+    /// bits over the operands, two or three instructions an operand:
+    /// `known` (present and true: `v & !missing`) and `maybe` (true or
+    /// missing: `v | missing`). `and` is true when every operand is known
+    /// true, false when one is not maybe (known false), else missing; `or`
+    /// is true when one is known true, false when none is maybe, else
+    /// missing. Relies on every `v` being a clean 0/1 bit (comparisons,
+    /// cleaned bool loads and the combinations of those are).
+    fn combine(&mut self, xs: &[Val], decisive: bool) -> Option<Val> {
+        let (first, rest) = xs.split_first()?;
+        if rest.is_empty() {
+            return Some(*first);
+        }
+        let mut known = self.b.ins().band_not(first.v, first.missing);
+        let mut maybe = self.b.ins().bor(first.v, first.missing);
+        for x in rest {
+            let k = self.b.ins().band_not(x.v, x.missing);
+            let m = self.b.ins().bor(x.v, x.missing);
+            // `and` needs all of them, `or` any.
+            (known, maybe) = if decisive {
+                (self.b.ins().bor(known, k), self.b.ins().bor(maybe, m))
+            } else {
+                (self.b.ins().band(known, k), self.b.ins().band(maybe, m))
+            };
+        }
+        // Missing: not decided by `known`, yet possible by `maybe`.
+        let missing = self.b.ins().band_not(maybe, known);
+        Some(Val { v: known, missing })
     }
 
     fn compare(&mut self, op: CmpOp, kind: Kind, x: Val, y: Val) -> Val {
@@ -595,7 +611,7 @@ impl Translator<'_, '_> {
     /// of one would otherwise cost a call.
     fn predicate(&mut self, field: FieldId, index: usize) -> Val {
         let (base, at) = self.place(Source::Field(field));
-        let flags = MemFlagsData::trusted().with_readonly();
+        let flags = slot_flags();
         let tag = self.b.ins().load(types::I8, flags, base, at);
         let present = self.b.ins().icmp_imm_u(IntCC::NotEqual, tag, TAG_MISSING);
         let ask = self.b.create_block();

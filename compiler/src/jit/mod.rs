@@ -59,6 +59,10 @@ pub struct JitProgram {
     chunks: Vec<ChunkFn>,
     /// Per phase: the indexed rules, by the values that select them.
     index: [PhaseIndex; 2],
+    /// Per phase: whether it has any enabled rule. A phase without one is
+    /// not run at all (a stateless rule set that reads `score` everywhere
+    /// has an empty phase 1).
+    has_rules: [bool; 2],
     /// The field a phase's score replaces.
     score_field: crate::schema::FieldId,
     /// How many values generated code reads from `Inputs::fields` (the
@@ -174,7 +178,7 @@ impl Builder {
                 return Err(err("function signature"));
             };
             // The input pointers, loaded once at entry.
-            let flags = MemFlagsData::trusted().with_readonly();
+            let flags = lower::slot_flags();
             let ptr = self.ptr;
             let mut base = |at: i32| b.ins().load(ptr, flags, inputs, at);
             let bases = lower::Bases {
@@ -293,7 +297,9 @@ impl JitProgram {
                 ix.insert(g.field, &g.keys, entry);
             }
         }
+        let has_rules = phases.map(|phase| program.rules.iter().any(|r| r.phase == phase && r.enabled));
         Ok(JitProgram {
+            has_rules,
             module: Mutex::new(Some(bld.module)),
             phase_one,
             phase_two,
@@ -311,11 +317,15 @@ impl JitProgram {
     /// phase that is true, and 0 or 2 (false, missing) for the others, except
     /// that an indexed rule the event cannot select is 0 without being
     /// evaluated. Other entries are untouched, unless the phase has indexed
-    /// rules: then every entry not of the phase is set to 0. `out` must hold
-    /// one byte per rule of the program. The phase reads `score` through
+    /// rules: then every entry not of the phase is set to 0. A phase without
+    /// enabled rules writes nothing ([`JitProgram::has_rules`]). `out` must
+    /// hold one byte per rule of the program. The phase reads `score` through
     /// `env.field` (a phase may replace it) and everything else in place
     /// when the environment lends its values (see [`Env::values`]).
     pub fn run(&self, phase: Phase, env: &dyn Env, out: &mut [u8], rules: usize) {
+        if !self.has_rules(phase) {
+            return;
+        }
         let Some(out) = out.get_mut(..rules) else { return };
         match env.values() {
             Some((fields, velocities)) if fields.len() >= self.fields && velocities.len() >= self.velocities => {
@@ -385,6 +395,16 @@ impl JitProgram {
                 *slot = answer;
             }
         });
+    }
+
+    /// Whether `phase` has any enabled rule: when not, [`JitProgram::run`]
+    /// returns at once and leaves nothing to read in its answers.
+    pub fn has_rules(&self, phase: Phase) -> bool {
+        let [one, two] = self.has_rules;
+        match phase {
+            Phase::One => one,
+            Phase::Two => two,
+        }
     }
 
     /// How many rules are indexed (evaluated only when selected).
