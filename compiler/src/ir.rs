@@ -98,6 +98,28 @@ pub enum Node {
     Call(Call),
 }
 
+impl Node {
+    /// Calls `f` on this node and every node under it, parents first.
+    pub fn walk(&self, f: &mut dyn FnMut(&Node)) {
+        f(self);
+        match self {
+            Node::Const(_) | Node::Field(_) | Node::Velocity(_) => {}
+            Node::Not(x) | Node::Neg(x) | Node::InList(x, _) | Node::InSet(x, _) | Node::Is(x, _) => x.walk(f),
+            Node::And(xs) | Node::Or(xs) => xs.iter().for_each(|x| x.walk(f)),
+            Node::Call(c) => c.args.iter().for_each(|x| x.walk(f)),
+            Node::Arith(_, a, b) | Node::Compare(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Node::Between(x, lo, hi) => {
+                x.walk(f);
+                lo.walk(f);
+                hi.walk(f);
+            }
+        }
+    }
+}
+
 /// A built-in call with its literal parameters already compiled.
 #[derive(Clone, Debug)]
 pub struct Call {

@@ -15,6 +15,7 @@ use super::abi::{Kind, Predicate, Source, StrLayout};
 use crate::builtins::Builtin;
 use crate::ir::{ArithOp, CmpOp, Node, Program};
 use crate::schema::FieldId;
+use std::collections::HashMap;
 use std::sync::Arc;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -130,6 +131,13 @@ pub(super) fn slot_flags() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
+/// The flags of a load of a string's text, made only after its tag and
+/// length were tested: any alignment, never trapping (every load is inside
+/// the text), and not movable above that test.
+fn text_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap().with_readonly()
+}
+
 /// A node's compiled value: `v` (f64, i64 or i8) and `missing` (i8).
 #[derive(Clone, Copy)]
 struct Val {
@@ -165,6 +173,33 @@ fn native_word(piece: &[u8]) -> i64 {
     }
 }
 
+/// How generated code reads a text of `len` bytes: loads of 8, 4, 2 and 1
+/// bytes, `(type, offset, size)` each, covering it in order.
+fn text_pieces(len: usize) -> Vec<(types::Type, i32, usize)> {
+    let mut pieces = Vec::new();
+    let mut at = 0usize;
+    while at < len {
+        let (ty, size) = match len - at {
+            8.. => (types::I64, 8),
+            4..=7 => (types::I32, 4),
+            2..=3 => (types::I16, 2),
+            _ => (types::I8, 1),
+        };
+        pieces.push((ty, i32::try_from(at).unwrap_or(i32::MAX), size));
+        at += size;
+    }
+    pieces
+}
+
+/// A string field's text, loaded once at a function's entry for one length
+/// its `==` constants have (see [`Translator::preload_strings`]).
+pub struct PreloadedText {
+    /// 1 when the field is a string of that length (its pieces were loaded).
+    go: Ssa,
+    /// The text as [`text_pieces`] splits it; zeros when `go` is 0.
+    pieces: Vec<Ssa>,
+}
+
 /// The pointers of `abi::Inputs`, loaded at the function's entry.
 #[derive(Clone, Copy)]
 pub struct Bases {
@@ -194,6 +229,9 @@ pub struct Translator<'a, 'b> {
     pub ctx: Ssa,
     /// The pointer type.
     pub ptr: types::Type,
+    /// String fields' texts loaded at the function's entry, by field and
+    /// length (empty in functions that preload nothing).
+    pub preloaded: HashMap<(FieldId, usize), PreloadedText>,
 }
 
 impl Translator<'_, '_> {
@@ -390,53 +428,105 @@ impl Translator<'_, '_> {
         Val { v, missing }
     }
 
-    /// `field == value` (`!=` when `negate`) on a string field, in place:
-    /// the tag and length first, then the text in loads of 8, 4, 2 and 1
-    /// bytes compared with the constant's, made only when the field is a
-    /// string of the same length (so no load reads past its text).
-    fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
-        let (base, at) = self.place(Source::Field(field));
+    /// Loads, once and before any rule, the text of every string field
+    /// that `conditions` compare natively with a constant (`field == "..."`,
+    /// see [`Translator::str_eq`]), for each length those constants have:
+    /// one test of the field's tag and length, then its pieces, all under
+    /// one branch. Rules comparing the same field with other constants of
+    /// that length (`currency == "JPY"`, `currency == "USD"`, ...) then
+    /// compare loaded words, with no branch and no load of their own. Call
+    /// it at the entry block, so the loads dominate every use.
+    pub fn preload_strings<'n>(&mut self, conditions: impl IntoIterator<Item = &'n Node>) {
+        let mut wanted: Vec<(FieldId, usize, StrLayout)> = Vec::new();
+        for condition in conditions {
+            condition.walk(&mut |n| {
+                if let Some((field, value, _, layout)) = native_str_eq(self.program, n) {
+                    let key = (field, value.len());
+                    if !value.is_empty() && !wanted.iter().any(|&(f, l, _)| (f, l) == key) && !self.preloaded.contains_key(&key) {
+                        wanted.push((field, value.len(), layout));
+                    }
+                }
+            });
+        }
+        for (field, len, layout) in wanted {
+            let pieces = text_pieces(len);
+            let (base, at) = self.place(Source::Field(field));
+            let (go, arc_at) = self.str_with_len(base, at, len, layout);
+            let load = self.b.create_block();
+            let done = self.b.create_block();
+            let loaded: Vec<Ssa> = pieces.iter().map(|&(ty, _, _)| self.b.append_block_param(done, ty)).collect();
+            let zeros: Vec<_> = pieces.iter().map(|&(ty, _, _)| self.b.ins().iconst(ty, 0).into()).collect();
+            self.b.ins().brif(go, load, &[], done, &zeros);
+            self.b.switch_to_block(load);
+            let text = self.text_pointer(base, arc_at, layout);
+            let words: Vec<_> = pieces.iter().map(|&(ty, at, _)| self.b.ins().load(ty, text_flags(), text, at).into()).collect();
+            self.b.ins().jump(done, &words);
+            self.b.switch_to_block(done);
+            self.preloaded.insert((field, len), PreloadedText { go, pieces: loaded });
+        }
+    }
+
+    /// 1 when the value at `base + at` is a string of `len` bytes, and the
+    /// offset of its `Arc<str>` there.
+    fn str_with_len(&mut self, base: Ssa, at: i32, len: usize, layout: StrLayout) -> (Ssa, i32) {
         let flags = slot_flags();
         let tag = self.b.ins().load(types::I8, flags, base, at);
         let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
-        let missing = self.b.ins().bxor_imm_u(present, 1);
         let arc_at = at.saturating_add(WORD_AT);
-        let len = self.b.ins().load(types::I64, flags, base, arc_at.saturating_add(layout.len_at));
-        let want_len = i64::try_from(value.len()).unwrap_or(i64::MAX);
-        let len_ok = self.b.ins().icmp_imm_u(IntCC::Equal, len, want_len);
+        let loaded_len = self.b.ins().load(types::I64, flags, base, arc_at.saturating_add(layout.len_at));
+        let len_ok = self.b.ins().icmp_imm_u(IntCC::Equal, loaded_len, i64::try_from(len).unwrap_or(i64::MAX));
+        (self.b.ins().band(len_ok, present), arc_at)
+    }
+
+    /// The address of the text of the `Arc<str>` at `base + arc_at`; only
+    /// meaningful when the value there is a string.
+    fn text_pointer(&mut self, base: Ssa, arc_at: i32, layout: StrLayout) -> Ssa {
+        let pointer = self.b.ins().load(self.ptr, slot_flags(), base, arc_at.saturating_add(layout.ptr_at));
+        self.b.ins().iadd_imm_u(pointer, layout.text_offset)
+    }
+
+    /// 1 when every piece of `value`'s text equals the loaded word beside it.
+    fn text_equals(&mut self, value: &str, loaded: &[Ssa]) -> Ssa {
+        let mut all = self.flag(true);
+        for ((_, at, size), word) in text_pieces(value.len()).into_iter().zip(loaded) {
+            let start = usize::try_from(at).unwrap_or(usize::MAX);
+            let piece = value.as_bytes().get(start..start.saturating_add(size)).unwrap_or_default();
+            let same = self.b.ins().icmp_imm_u(IntCC::Equal, *word, native_word(piece));
+            all = self.b.ins().band(all, same);
+        }
+        all
+    }
+
+    /// `field == value` (`!=` when `negate`) on a string field, in place:
+    /// the tag and length first, then the text in loads of 8, 4, 2 and 1
+    /// bytes compared with the constant's, made only when the field is a
+    /// string of the same length (so no load reads past its text). When
+    /// the text was preloaded ([`Translator::preload_strings`]), only the
+    /// comparisons are made here.
+    fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
+        let (base, at) = self.place(Source::Field(field));
+        let tag = self.b.ins().load(types::I8, slot_flags(), base, at);
+        let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
+        let missing = self.b.ins().bxor_imm_u(present, 1);
+        let (go, arc_at) = self.str_with_len(base, at, value.len(), layout);
         let equal = if value.is_empty() {
-            len_ok
+            go
+        } else if let Some(text) = self.preloaded.get(&(field, value.len())) {
+            let (go, loaded) = (text.go, text.pieces.clone());
+            let same = self.text_equals(value, &loaded);
+            self.b.ins().band(go, same)
         } else {
-            let go = self.b.ins().band(len_ok, present);
             let bytes = self.b.create_block();
             let done = self.b.create_block();
             let equal = self.b.append_block_param(done, types::I8);
             let no = self.flag(false);
             self.b.ins().brif(go, bytes, &[], done, &[no.into()]);
             self.b.switch_to_block(bytes);
-            let pointer = self.b.ins().load(self.ptr, flags, base, arc_at.saturating_add(layout.ptr_at));
-            let ptr = self.b.ins().iadd_imm_u(pointer, layout.text_offset);
-            // The string's bytes: any alignment, never trapping (the
-            // lengths are equal, so every load is inside the string).
-            let byte_flags = MemFlagsData::new().with_notrap().with_readonly();
-            let mut all = self.flag(true);
-            let mut rest = value.as_bytes();
-            let mut at = 0i32;
-            while !rest.is_empty() {
-                let (ty, size) = match rest.len() {
-                    8.. => (types::I64, 8),
-                    4..=7 => (types::I32, 4),
-                    2..=3 => (types::I16, 2),
-                    _ => (types::I8, 1),
-                };
-                let (piece, tail) = rest.split_at(size);
-                let loaded = self.b.ins().load(ty, byte_flags, ptr, at);
-                let same = self.b.ins().icmp_imm_u(IntCC::Equal, loaded, native_word(piece));
-                all = self.b.ins().band(all, same);
-                rest = tail;
-                at = at.saturating_add(i32::try_from(size).unwrap_or(8));
-            }
-            self.b.ins().jump(done, &[all.into()]);
+            let text = self.text_pointer(base, arc_at, layout);
+            let loaded: Vec<Ssa> =
+                text_pieces(value.len()).into_iter().map(|(ty, at, _)| self.b.ins().load(ty, text_flags(), text, at)).collect();
+            let same = self.text_equals(value, &loaded);
+            self.b.ins().jump(done, &[same.into()]);
             self.b.switch_to_block(done);
             equal
         };

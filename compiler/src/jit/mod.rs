@@ -201,6 +201,7 @@ impl Builder {
                 bases,
                 ctx: cx,
                 ptr: self.ptr,
+                preloaded: std::collections::HashMap::new(),
             };
             body(&mut t, extra)?;
             b.seal_all_blocks();
@@ -228,6 +229,7 @@ impl JitProgram {
             indexed.extend(guarded.into_iter().map(|g| (n, g)));
             let sig = bld.signature(Some(bld.ptr), None);
             let id = bld.define(&format!("phase_{}", n + 1), sig, program, &mut shared, |t, out| {
+                t.preload_strings(rest.iter().filter_map(|&i| program.rules.get(i)).map(|r| &r.when));
                 for i in rest {
                     let Some(rule) = program.rules.get(i) else { continue };
                     let (v, missing) = t.condition(&rule.when);
