@@ -77,6 +77,14 @@ fn bad_values_name_their_path() {
         (r#"{"items": {"id": "a"}}"#, "items.id: expected [string], got string"),
         (r#"{"items": {"id": [1]}}"#, "items.id: expected string, got number"),
         (r#"{"score": true}"#, "score: expected number, got bool"),
+        // Numbers no f64 holds: serde_json refuses them before any visitor.
+        (r#"{"amount": 1e400}"#, "amount: number out of range"),
+        (r#"{"amount": -2e308}"#, "amount: number out of range"),
+        (r#"{"event": {"time": 1e999}}"#, "event.time: number out of range"),
+        (r#"{"card": 1e400}"#, "card: number out of range"),
+        (r#"{"card.hash": 1e400}"#, "card.hash: number out of range"),
+        (r#"{"items": [{"id": "a"}, {"id": 1e400}]}"#, "items.id: number out of range"),
+        (r#"{"items": {"id": ["a", 1e400]}}"#, "items.id: number out of range"),
         (r#"[1, 2]"#, "json: expected an object, got array"),
         (r#"{"amount": 1"#, "json: "),
     ];
@@ -98,6 +106,17 @@ fn an_invalid_event_keeps_its_id() {
     let err = e.active().decoder().decode_bytes(br#"{"event": {"id": "e7"}, "amount": "x"}"#).unwrap_err();
     assert_eq!(err.event_id.as_deref(), Some("e7"));
     assert_eq!(err.message, "amount: expected number, got string");
+}
+
+#[test]
+fn an_event_with_a_number_no_f64_holds_keeps_its_id() {
+    let e = engine(SRC, &[]);
+    let line = br#"{"event": {"id": "e8", "time": 1000}, "amount": 1e400, "merchant": {"x": 1e999}}"#;
+    let err = e.active().decoder().decode_bytes(line).unwrap_err();
+    assert_eq!(err.event_id.as_deref(), Some("e8"));
+    assert_eq!(err.message, "amount: number out of range");
+    // Under a key the schema does not read, such a number is skipped.
+    assert!(decode(r#"{"merchant": {"x": 1e400}, "amount": 3}"#).is_ok());
 }
 
 #[test]

@@ -254,6 +254,20 @@ impl Decoding {
         E::custom("invalid event")
     }
 
+    /// serde_json refuses a number an `f64` cannot hold (`1e400`, the
+    /// only non-finite number JSON can spell) while it reads a value,
+    /// before any visitor sees it, so its error names no path and would
+    /// read as a syntax error. Called with the error of reading the value
+    /// at `path`: when it is that refusal and nothing failed before, the
+    /// problem becomes `path: number out of range` (SPEC section 9: a
+    /// non-finite number makes the event invalid, named by its path).
+    fn name_number_error<E: serde::de::Error>(&mut self, e: E, path: &str) -> E {
+        if self.problem.is_none() && e.to_string().starts_with("number out of range") {
+            return self.fail(format!("{path}: number out of range"));
+        }
+        e
+    }
+
     /// Notes how a slot is being set; setting it twice, or both directly and
     /// from a list of objects, is an error.
     fn assign<E: serde::de::Error>(&mut self, id: FieldId, path: &str, how: Assigned) -> Result<(), E> {
@@ -352,10 +366,12 @@ impl<'de> serde::de::Visitor<'de> for GroupVisitor<'_> {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
                 Some(Node::Group { group, path }) => {
-                    map.next_value_seed(GroupVisitor { group, path, d: &mut *self.d, collect: self.collect, top: false })?;
+                    map.next_value_seed(GroupVisitor { group, path, d: &mut *self.d, collect: self.collect, top: false })
+                        .map_err(|e| self.d.name_number_error(e, path))?;
                 }
                 Some(Node::Field { id, ty, path }) => {
-                    map.next_value_seed(FieldSeed { id: *id, ty: *ty, path, d: &mut *self.d, collect: self.collect })?;
+                    map.next_value_seed(FieldSeed { id: *id, ty: *ty, path, d: &mut *self.d, collect: self.collect })
+                        .map_err(|e| self.d.name_number_error(e, path))?;
                 }
             }
         }
