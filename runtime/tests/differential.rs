@@ -215,4 +215,35 @@ proptest! {
         let diff = first_difference(&src, &src, &lines);
         prop_assert!(diff.is_none(), "{}\n{}", src, diff.unwrap_or_default());
     }
+
+    /// A string test used in several rules (`custom.s in (...)` as `in`
+    /// and `not in`, behind short-circuits or not) is asked once an event
+    /// and its answer kept: every use must still agree with the
+    /// interpreter, whichever use the event reaches first.
+    #[test]
+    fn a_string_test_shared_by_rules_agrees_with_the_interpreter(
+        set in prop::collection::vec(text(), 1..5),
+        events in prop::collection::vec((prop::option::of(text()), prop::option::of(text()), prop::option::of(0u8..10)), 1..20),
+    ) {
+        let set = set.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+        let src = format!(
+            "ruleset s {{\n  field custom.s: string\n  field custom.t: string\n\
+               rule r0 -> block when custom.s in ({set})\n\
+               rule r1 -> alert when custom.t == \"a\" or custom.s in ({set})\n\
+               rule r2 -> alert when starts_with(custom.t, \"b\") and custom.s not in ({set})\n\
+               rule r3 -> challenge when starts_with(custom.t, \"a\") and custom.s in ({set})\n\
+               rule r4 -> allow when custom.s not in ({set}) or amount > 5\n\
+               rule r5 -> allow when not (custom.s in ({set}) and custom.s in ({set}))\n}}"
+        );
+        let lines: Vec<String> = events
+            .iter()
+            .enumerate()
+            .map(|(i, (s, t, amount))| {
+                json!({"event": {"id": format!("e{i}"), "time": 1_767_225_600_000i64 + i64::try_from(i).unwrap()},
+                       "custom": {"s": s, "t": t}, "amount": amount}).to_string()
+            })
+            .collect();
+        let diff = first_difference(&src, &src, &lines);
+        prop_assert!(diff.is_none(), "{}\n{}", src, diff.unwrap_or_default());
+    }
 }

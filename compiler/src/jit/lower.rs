@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use crate::value::Value;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value as Ssa};
+use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value as Ssa};
 use cranelift_frontend::FunctionBuilder;
 use kensa_dsl::ast::TypeName;
 
@@ -104,6 +104,10 @@ pub fn predicate_of(program: &Program, node: &Node) -> Option<Predicate> {
         _ => None,
     }
 }
+
+/// A shared string test's answer byte before the helper was asked (answers
+/// are 0, 1 and 2).
+const NOT_ASKED: u8 = 3;
 
 /// The longest string constant `field == "..."` compares natively; longer
 /// ones go through the predicate helper.
@@ -232,6 +236,10 @@ pub struct Translator<'a, 'b> {
     /// String fields' texts loaded at the function's entry, by field and
     /// length (empty in functions that preload nothing).
     pub preloaded: HashMap<(FieldId, usize), PreloadedText>,
+    /// Per string test that several places of the function use: a stack
+    /// byte holding its answer once asked (see
+    /// [`Translator::share_predicates`]).
+    pub shared_answers: HashMap<usize, StackSlot>,
 }
 
 impl Translator<'_, '_> {
@@ -273,13 +281,7 @@ impl Translator<'_, '_> {
         }
         if let Some(p) = predicate_of(self.program, node) {
             let field = p.field();
-            let index = match self.predicates.iter().position(|q| *q == p) {
-                Some(i) => i,
-                None => {
-                    self.predicates.push(p);
-                    self.predicates.len() - 1
-                }
-            };
+            let index = self.intern(p);
             return self.predicate(field, index);
         }
         if !self.is_native(node) {
@@ -463,6 +465,48 @@ impl Translator<'_, '_> {
             self.b.ins().jump(done, &words);
             self.b.switch_to_block(done);
             self.preloaded.insert((field, len), PreloadedText { go, pieces: loaded });
+        }
+    }
+
+    /// The index of string test `p` in the program's list, added when new:
+    /// one test used in several places has one index.
+    fn intern(&mut self, p: Predicate) -> usize {
+        match self.predicates.iter().position(|q| *q == p) {
+            Some(i) => i,
+            None => {
+                self.predicates.push(p);
+                self.predicates.len() - 1
+            }
+        }
+    }
+
+    /// Gives every string test that `conditions` use in more than one
+    /// place (`card.country in ("JPN", ...)` in four rules, as `in` and `not
+    /// in`) a stack byte for its answer, set to "not asked" here: the first
+    /// use reached asks the helper and keeps the answer, the others read it
+    /// ([`Translator::predicate`]). A place may sit behind a short-circuit,
+    /// so which use comes first is only known when the code runs. Call it
+    /// at the entry block.
+    pub fn share_predicates<'n>(&mut self, conditions: impl IntoIterator<Item = &'n Node>) {
+        let mut uses: HashMap<usize, usize> = HashMap::new();
+        for condition in conditions {
+            let mut found: Vec<Predicate> = Vec::new();
+            condition.walk(&mut |n| {
+                if native_str_eq(self.program, n).is_none() {
+                    found.extend(predicate_of(self.program, n));
+                }
+            });
+            for p in found {
+                *uses.entry(self.intern(p)).or_default() += 1;
+            }
+        }
+        let mut shared: Vec<usize> = uses.into_iter().filter(|&(_, n)| n > 1).map(|(i, _)| i).collect();
+        shared.sort_unstable();
+        for index in shared {
+            let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 1, 0));
+            let not_asked = self.b.ins().iconst(types::I8, i64::from(NOT_ASKED));
+            self.b.ins().stack_store(self.ptr, not_asked, slot, 0);
+            self.shared_answers.insert(index, slot);
         }
     }
 
@@ -700,6 +744,32 @@ impl Translator<'_, '_> {
     /// campaign, basket items) are missing on most events, and each test
     /// of one would otherwise cost a call.
     fn predicate(&mut self, field: FieldId, index: usize) -> Val {
+        let answer = match self.shared_answers.get(&index).copied() {
+            None => self.ask(field, index),
+            Some(slot) => {
+                // Asked before (on this path or another): read the answer.
+                let kept = self.b.ins().stack_load(self.ptr, types::I8, slot, 0);
+                let asked = self.b.ins().icmp_imm_u(IntCC::NotEqual, kept, i64::from(NOT_ASKED));
+                let fresh = self.b.create_block();
+                let done = self.b.create_block();
+                let answer = self.b.append_block_param(done, types::I8);
+                self.b.ins().brif(asked, done, &[kept.into()], fresh, &[]);
+                self.b.switch_to_block(fresh);
+                let new = self.ask(field, index);
+                self.b.ins().stack_store(self.ptr, new, slot, 0);
+                self.b.ins().jump(done, &[new.into()]);
+                self.b.switch_to_block(done);
+                answer
+            }
+        };
+        let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
+        let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
+        Val { v, missing }
+    }
+
+    /// The helper's answer to string test `index` on `field` (0, 1 or 2),
+    /// asked only when the field has a value.
+    fn ask(&mut self, field: FieldId, index: usize) -> Ssa {
         let (base, at) = self.place(Source::Field(field));
         let flags = slot_flags();
         let tag = self.b.ins().load(types::I8, flags, base, at);
@@ -715,9 +785,7 @@ impl Translator<'_, '_> {
         let asked = self.b.inst_results(call).first().copied().unwrap_or(unknown);
         self.b.ins().jump(done, &[asked.into()]);
         self.b.switch_to_block(done);
-        let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
-        let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
-        Val { v, missing }
+        answer
     }
 
     /// Hands `node` to the interpreter through a helper.

@@ -202,6 +202,7 @@ impl Builder {
                 ctx: cx,
                 ptr: self.ptr,
                 preloaded: std::collections::HashMap::new(),
+                shared_answers: std::collections::HashMap::new(),
             };
             body(&mut t, extra)?;
             b.seal_all_blocks();
@@ -229,7 +230,9 @@ impl JitProgram {
             indexed.extend(guarded.into_iter().map(|g| (n, g)));
             let sig = bld.signature(Some(bld.ptr), None);
             let id = bld.define(&format!("phase_{}", n + 1), sig, program, &mut shared, |t, out| {
-                t.preload_strings(rest.iter().filter_map(|&i| program.rules.get(i)).map(|r| &r.when));
+                let conditions = || rest.iter().filter_map(|&i| program.rules.get(i)).map(|r| &r.when);
+                t.preload_strings(conditions());
+                t.share_predicates(conditions());
                 for i in rest {
                     let Some(rule) = program.rules.get(i) else { continue };
                     let (v, missing) = t.condition(&rule.when);
