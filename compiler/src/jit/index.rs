@@ -5,8 +5,8 @@
 //! `field == "constant"` or `field in ("a", "b", ...)` on a string field (a
 //! `[string]` field is in a set when any of its elements is). The rule can
 //! only be true when `G` is, so when a field guards at least
-//! [`MIN_INDEXED_RULES`] rules of a phase, those rules leave the phase
-//! function: a hash map from each constant to its rules finds the ones worth
+//! [`MIN_INDEXED_RULES`] rules of a phase, and no value selects more than
+//! one in [`SELECTIVITY`] of them, those rules leave the phase function: a hash map from each constant to its rules finds the ones worth
 //! evaluating, and only those run, through chunk functions compiled with
 //! `G` replaced by `true` (sound, as the lookup established it). Rules not
 //! found stay false. The cost of a phase then grows with the rules that can
@@ -23,6 +23,14 @@ use std::sync::Arc;
 /// The fewest guarded rules on one field (in one phase) worth a lookup: for
 /// fewer, a comparison per rule is cheaper than hashing the value.
 pub const MIN_INDEXED_RULES: usize = 32;
+
+/// How selective a field's guards must be to be indexed: no value may
+/// select more than this fraction (1 / `SELECTIVITY`) of the rules the
+/// field guards. A rule run through the index costs a call into its chunk
+/// function, several times what it costs inline in the phase function, so
+/// a lookup that selects most rules anyway (100 rules all guarded by
+/// `currency == "JPY"`) is slower than no index.
+pub const SELECTIVITY: usize = 8;
 
 /// A guarded rule: what selects it, and the rest of its condition.
 #[derive(Clone, Debug)]
@@ -151,11 +159,28 @@ pub fn plan(program: &Program, in_phase: impl Fn(usize) -> bool) -> (Vec<usize>,
         .filter_map(|(i, r)| split_guard(program, i, &r.when))
         .collect();
     let mut per_field: HashMap<FieldId, usize> = HashMap::new();
-    for g in &guarded {
-        *per_field.entry(g.field).or_default() += 1;
+    // Per field: the most rules one value selects.
+    let mut most_selected: HashMap<FieldId, usize> = HashMap::new();
+    {
+        let mut per_key: HashMap<(FieldId, &str), usize> = HashMap::new();
+        for g in &guarded {
+            *per_field.entry(g.field).or_default() += 1;
+            for k in &g.keys {
+                *per_key.entry((g.field, &**k)).or_default() += 1;
+            }
+        }
+        for (&(field, _), &n) in &per_key {
+            let most = most_selected.entry(field).or_default();
+            *most = (*most).max(n);
+        }
     }
-    let indexed: Vec<Guarded> =
-        guarded.into_iter().filter(|g| per_field.get(&g.field).is_some_and(|n| *n >= MIN_INDEXED_RULES)).collect();
+    let worth = |field: FieldId| {
+        let rules = per_field.get(&field).copied().unwrap_or(0);
+        let most = most_selected.get(&field).copied().unwrap_or(0);
+        rules >= MIN_INDEXED_RULES && most.saturating_mul(SELECTIVITY) <= rules
+    };
+    let worth: HashMap<FieldId, bool> = per_field.keys().map(|&f| (f, worth(f))).collect();
+    let indexed: Vec<Guarded> = guarded.into_iter().filter(|g| worth.get(&g.field).copied().unwrap_or(false)).collect();
     let mut is_indexed = vec![false; program.rules.len()];
     for g in &indexed {
         if let Some(x) = is_indexed.get_mut(g.rule) {
@@ -164,4 +189,35 @@ pub fn plan(program: &Program, in_phase: impl Fn(usize) -> bool) -> (Vec<usize>,
     }
     let rest = (0..program.rules.len()).filter(|i| in_phase(*i) && !is_indexed.get(*i).copied().unwrap_or(false)).collect();
     (rest, indexed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(rules: impl Iterator<Item = String>) -> (usize, usize) {
+        let src = format!("ruleset s {{\n{}\n}}", rules.collect::<Vec<_>>().join("\n"));
+        let program = crate::lower::lower(&crate::compile_source(&src).unwrap());
+        let (rest, indexed) = plan(&program, |_| true);
+        (rest.len(), indexed.len())
+    }
+
+    #[test]
+    fn a_field_is_indexed_only_when_its_values_select_few_rules() {
+        // 64 rules over 64 currencies: one value selects one rule.
+        let spread = (0..64).map(|i| format!("  rule r{i} -> block when currency == \"C{i}\" and amount > {i}"));
+        assert_eq!(planned(spread), (0, 64));
+        // 64 rules over 8 currencies: one in eight, still worth a lookup.
+        let eighths = (0..64).map(|i| format!("  rule r{i} -> block when currency == \"C{}\" and amount > {i}", i % 8));
+        assert_eq!(planned(eighths), (0, 64));
+        // Over 7 currencies a value selects more than one in eight.
+        let sevenths = (0..64).map(|i| format!("  rule r{i} -> block when currency == \"C{}\" and amount > {i}", i % 7));
+        assert_eq!(planned(sevenths), (64, 0));
+        // Every rule guarded by the same value: the lookup would select them all.
+        let same = (0..64).map(|i| format!("  rule r{i} -> block when currency == \"JPY\" and amount > {i}"));
+        assert_eq!(planned(same), (64, 0));
+        // Too few rules on the field, however spread.
+        let few = (0..MIN_INDEXED_RULES - 1).map(|i| format!("  rule r{i} -> block when currency == \"C{i}\""));
+        assert_eq!(planned(few), (MIN_INDEXED_RULES - 1, 0));
+    }
 }

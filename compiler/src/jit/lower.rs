@@ -236,6 +236,11 @@ pub struct Translator<'a, 'b> {
     /// String fields' texts loaded at the function's entry, by field and
     /// length (empty in functions that preload nothing).
     pub preloaded: HashMap<(FieldId, usize), PreloadedText>,
+    /// True while compiling the version of a phase for events where every
+    /// value in [`Translator::native_sources`] is present (checked at the
+    /// function's entry): loads and string tests then yield "not missing"
+    /// as a constant, and Cranelift folds the three-valued logic away.
+    pub assume_present: bool,
     /// Per string test that several places of the function use: a stack
     /// byte holding its answer once asked (see
     /// [`Translator::share_predicates`]).
@@ -407,17 +412,8 @@ impl Translator<'_, '_> {
     fn load(&mut self, source: Source, want: Kind) -> Val {
         let (base, at) = self.place(source);
         let flags = slot_flags();
-        let tag = self.b.ins().load(types::I8, flags, base, at);
-        let present = match want {
-            Kind::F64 => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_NUMBER),
-            Kind::Bool => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_BOOL),
-            // Timestamp or Duration: tags 5 and 6.
-            Kind::I64 => {
-                let from = self.b.ins().iadd_imm_u(tag, -TAG_TIMESTAMP);
-                self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, from, 1)
-            }
-        };
-        let missing = self.b.ins().bxor_imm_u(present, 1);
+        let present = self.present(source, Some(want));
+        let missing = self.missing_unless(present);
         let v = match want {
             Kind::F64 => self.b.ins().load(types::F64, flags, base, at.saturating_add(WORD_AT)),
             Kind::I64 => self.b.ins().load(types::I64, flags, base, at.saturating_add(WORD_AT)),
@@ -428,6 +424,65 @@ impl Translator<'_, '_> {
             }
         };
         Val { v, missing }
+    }
+
+    /// 1 when `source` holds a value of kind `want` (a string for `None`).
+    fn present(&mut self, source: Source, want: Option<Kind>) -> Ssa {
+        let (base, at) = self.place(source);
+        let tag = self.b.ins().load(types::I8, slot_flags(), base, at);
+        match want {
+            Some(Kind::F64) => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_NUMBER),
+            Some(Kind::Bool) => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_BOOL),
+            // Timestamp or Duration: tags 5 and 6.
+            Some(Kind::I64) => {
+                let from = self.b.ins().iadd_imm_u(tag, -TAG_TIMESTAMP);
+                self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, from, 1)
+            }
+            None => self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR),
+        }
+    }
+
+    /// The missing flag of a value whose presence is `present`: the
+    /// constant 0 while compiling for events where it is known present.
+    fn missing_unless(&mut self, present: Ssa) -> Ssa {
+        if self.assume_present {
+            self.flag(false)
+        } else {
+            self.b.ins().bxor_imm_u(present, 1)
+        }
+    }
+
+    /// Every value that `conditions` read in place, with the kind each is
+    /// read as (`None`: a string compared natively): numbers, timestamps,
+    /// durations and bools of fields and velocities, and the string fields
+    /// of `field == "..."`. Values read only by a helper are not among
+    /// them; one read only under a helper's subtree may be (harmless: it
+    /// only makes the present-values version run less often).
+    pub fn native_sources<'n>(&self, conditions: impl IntoIterator<Item = &'n Node>) -> Vec<(Source, Option<Kind>)> {
+        let mut sources: Vec<(Source, Option<Kind>)> = Vec::new();
+        for condition in conditions {
+            condition.walk(&mut |n| {
+                let found = match (n, kind_of(self.program, n)) {
+                    (Node::Field(f), NodeKind::Native(k)) => Some((Source::Field(*f), Some(k))),
+                    (Node::Velocity(v), NodeKind::Native(k)) => Some((Source::Velocity(*v), Some(k))),
+                    _ => native_str_eq(self.program, n).map(|(f, ..)| (Source::Field(f), None)),
+                };
+                if let Some(s) = found.filter(|s| !sources.contains(s)) {
+                    sources.push(s);
+                }
+            });
+        }
+        sources
+    }
+
+    /// 1 when every one of `sources` holds a value of its kind.
+    pub fn all_present(&mut self, sources: &[(Source, Option<Kind>)]) -> Ssa {
+        let mut all = self.flag(true);
+        for &(source, want) in sources {
+            let present = self.present(source, want);
+            all = self.b.ins().band(all, present);
+        }
+        all
     }
 
     /// Loads, once and before any rule, the text of every string field
@@ -549,9 +604,8 @@ impl Translator<'_, '_> {
     /// comparisons are made here.
     fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
         let (base, at) = self.place(Source::Field(field));
-        let tag = self.b.ins().load(types::I8, slot_flags(), base, at);
-        let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
-        let missing = self.b.ins().bxor_imm_u(present, 1);
+        let present = self.present(Source::Field(field), None);
+        let missing = self.missing_unless(present);
         let (go, arc_at) = self.str_with_len(base, at, value.len(), layout);
         let equal = if value.is_empty() {
             go

@@ -78,6 +78,11 @@ pub struct JitProgram {
 /// `local` of its table and returns 0, 1 or 2 (false, true, missing).
 type ChunkFn = unsafe extern "C" fn(inputs: *const Inputs, ctx: *const u8, local: u32) -> u8;
 
+/// The most rules a phase function compiles twice (a version for events
+/// where every value it reads natively is present, and the general one):
+/// beyond, one version, so compile time stays bounded.
+pub const PRESENT_PATH_MAX_RULES: usize = 512;
+
 /// How many indexed rules one chunk function holds: compile time grows
 /// faster than linearly with a function's size, so large rule sets are
 /// split.
@@ -203,6 +208,7 @@ impl Builder {
                 ptr: self.ptr,
                 preloaded: std::collections::HashMap::new(),
                 shared_answers: std::collections::HashMap::new(),
+                assume_present: false,
             };
             body(&mut t, extra)?;
             b.seal_all_blocks();
@@ -233,17 +239,36 @@ impl JitProgram {
                 let conditions = || rest.iter().filter_map(|&i| program.rules.get(i)).map(|r| &r.when);
                 t.preload_strings(conditions());
                 t.share_predicates(conditions());
-                for i in rest {
-                    let Some(rule) = program.rules.get(i) else { continue };
-                    let (v, missing) = t.condition(&rule.when);
-                    // out[i] = missing ? 2 : v
-                    let two = t.b.ins().iconst(types::I8, 2);
-                    let answer = t.b.ins().select(missing, two, v);
-                    let offset = i32::try_from(i).map_err(err)?;
-                    t.b.ins().store(MemFlagsData::trusted(), answer, out, offset);
+                let rules = |t: &mut lower::Translator<'_, '_>| -> Result<(), JitError> {
+                    for &i in &rest {
+                        let Some(rule) = program.rules.get(i) else { continue };
+                        let (v, missing) = t.condition(&rule.when);
+                        // out[i] = missing ? 2 : v
+                        let two = t.b.ins().iconst(types::I8, 2);
+                        let answer = t.b.ins().select(missing, two, v);
+                        let offset = i32::try_from(i).map_err(err)?;
+                        t.b.ins().store(MemFlagsData::trusted(), answer, out, offset);
+                    }
+                    t.b.ins().return_(&[]);
+                    Ok(())
+                };
+                // Two versions of the rules: one for events where every
+                // value the generated code reads is present, compiled
+                // knowing that (three-valued logic folds to plain and/or),
+                // and the general one for the others.
+                let sources = t.native_sources(conditions());
+                if sources.is_empty() || rest.len() > PRESENT_PATH_MAX_RULES {
+                    return rules(t);
                 }
-                t.b.ins().return_(&[]);
-                Ok(())
+                let all_present = t.all_present(&sources);
+                let (present, general) = (t.b.create_block(), t.b.create_block());
+                t.b.ins().brif(all_present, present, &[], general, &[]);
+                t.b.switch_to_block(present);
+                t.assume_present = true;
+                rules(t)?;
+                t.b.switch_to_block(general);
+                t.assume_present = false;
+                rules(t)
             })?;
             phase_ids.push(id);
         }
