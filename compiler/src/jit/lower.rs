@@ -507,8 +507,7 @@ impl Translator<'_, '_> {
         }
         for (field, len, layout) in wanted {
             let pieces = text_pieces(len);
-            let (base, at) = self.place(Source::Field(field));
-            let (go, arc_at) = self.str_with_len(base, at, len, layout);
+            let (go, base, arc_at) = self.str_with_len(field, len, layout);
             let load = self.b.create_block();
             let done = self.b.create_block();
             let loaded: Vec<Ssa> = pieces.iter().map(|&(ty, _, _)| self.b.append_block_param(done, ty)).collect();
@@ -565,16 +564,15 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// 1 when the value at `base + at` is a string of `len` bytes, and the
-    /// offset of its `Arc<str>` there.
-    fn str_with_len(&mut self, base: Ssa, at: i32, len: usize, layout: StrLayout) -> (Ssa, i32) {
-        let flags = slot_flags();
-        let tag = self.b.ins().load(types::I8, flags, base, at);
-        let present = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_STR);
+    /// 1 when `field` holds a string of `len` bytes; the base and offset
+    /// of its `Arc<str>`.
+    fn str_with_len(&mut self, field: FieldId, len: usize, layout: StrLayout) -> (Ssa, Ssa, i32) {
+        let present = self.present(Source::Field(field), None);
+        let (base, at) = self.place(Source::Field(field));
         let arc_at = at.saturating_add(WORD_AT);
-        let loaded_len = self.b.ins().load(types::I64, flags, base, arc_at.saturating_add(layout.len_at));
+        let loaded_len = self.b.ins().load(types::I64, slot_flags(), base, arc_at.saturating_add(layout.len_at));
         let len_ok = self.b.ins().icmp_imm_u(IntCC::Equal, loaded_len, i64::try_from(len).unwrap_or(i64::MAX));
-        (self.b.ins().band(len_ok, present), arc_at)
+        (self.b.ins().band(len_ok, present), base, arc_at)
     }
 
     /// The address of the text of the `Arc<str>` at `base + arc_at`; only
@@ -603,10 +601,9 @@ impl Translator<'_, '_> {
     /// the text was preloaded ([`Translator::preload_strings`]), only the
     /// comparisons are made here.
     fn str_eq(&mut self, field: FieldId, value: &str, negate: bool, layout: StrLayout) -> Val {
-        let (base, at) = self.place(Source::Field(field));
         let present = self.present(Source::Field(field), None);
         let missing = self.missing_unless(present);
-        let (go, arc_at) = self.str_with_len(base, at, value.len(), layout);
+        let (go, base, arc_at) = self.str_with_len(field, value.len(), layout);
         let equal = if value.is_empty() {
             go
         } else if let Some(text) = self.preloaded.get(&(field, value.len())) {

@@ -329,12 +329,12 @@ impl JitProgram {
         }
         let has_rules = phases.map(|phase| program.rules.iter().any(|r| r.phase == phase && r.enabled));
         Ok(JitProgram {
-            has_rules,
             module: Mutex::new(Some(bld.module)),
             phase_one,
             phase_two,
             chunks,
             index,
+            has_rules,
             score_field: program.score_field,
             fields: program.schema.fields().len(),
             velocities: program.velocities.len(),
