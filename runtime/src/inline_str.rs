@@ -30,7 +30,8 @@ impl<const N: usize> InlineStr<N> {
     pub(crate) fn new(s: &str) -> Option<InlineStr<N>> {
         let mut bytes = [0u8; N];
         bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
-        // `s.len() <= N < u8::MAX`, so this is never none's length.
+        // `s.len() <= N < u8::MAX`, so never none's length; the filter
+        // names `NONE_LEN`, which makes the compiler check `N < u8::MAX`.
         Some(InlineStr { len: u8::try_from(s.len()).ok().filter(|&l| l != Self::NONE_LEN)?, bytes })
     }
 

@@ -6,7 +6,8 @@
 //! `[string]` field is in a set when any of its elements is). The rule can
 //! only be true when `G` is, so when a field guards at least
 //! [`MIN_INDEXED_RULES`] rules of a phase, and no value selects more than
-//! one in [`SELECTIVITY`] of them, those rules leave the phase function: a hash map from each constant to its rules finds the ones worth
+//! one in [`SELECTIVITY`] of them, those rules leave the phase function: a
+//! hash map from each constant to its rules finds the ones worth
 //! evaluating, and only those run, through chunk functions compiled with
 //! `G` replaced by `true` (sound, as the lookup established it). Rules not
 //! found stay false. The cost of a phase then grows with the rules that can
@@ -174,13 +175,12 @@ pub fn plan(program: &Program, in_phase: impl Fn(usize) -> bool) -> (Vec<usize>,
             *most = (*most).max(n);
         }
     }
-    let worth = |field: FieldId| {
+    let worth_indexing = |field: FieldId| {
         let rules = per_field.get(&field).copied().unwrap_or(0);
         let most = most_selected.get(&field).copied().unwrap_or(0);
         rules >= MIN_INDEXED_RULES && most.saturating_mul(SELECTIVITY) <= rules
     };
-    let worth: HashMap<FieldId, bool> = per_field.keys().map(|&f| (f, worth(f))).collect();
-    let indexed: Vec<Guarded> = guarded.into_iter().filter(|g| worth.get(&g.field).copied().unwrap_or(false)).collect();
+    let indexed: Vec<Guarded> = guarded.into_iter().filter(|g| worth_indexing(g.field)).collect();
     let mut is_indexed = vec![false; program.rules.len()];
     for g in &indexed {
         if let Some(x) = is_indexed.get_mut(g.rule) {
