@@ -30,22 +30,28 @@ fi
 cargo test --workspace --locked
 step "cargo test"
 
-# The benches must keep compiling (peers included); the stateless and scale
-# benches run once in criterion's test mode, which checks that every engine
-# they time agrees with the hand-written Rust; and one smoke run of
-# `kensa bench` prints the example rule set's figures into the log.
-cargo bench -p kensa-benches --locked --no-run
-step "building the benches"
-cargo bench -p kensa-benches --locked --bench stateless --bench scale -- --test
-step "benches in test mode"
-cargo run -q --release --locked -p kensa-cli -- bench --rules examples/default.kensa --lists examples/lists \
+# Every optimised artifact in one build: the benches (peers included), the
+# `kensa` binary and the embedding examples. One package selection means
+# one feature resolution, so the steps below reuse these artifacts; a
+# `cargo run --release -p ...` per step would resolve other features and
+# rebuild the workspace each time (about 3 minutes a step on CI).
+release=(-p kensa-benches -p kensa-cli -p kensa-runtime)
+cargo build --release --locked "${release[@]}" --bins --examples --bench '*'
+bin="${CARGO_TARGET_DIR:-target}/release"
+step "release build (benches, kensa, examples)"
+
+# The stateless and scale benches run once in criterion's test mode, which
+# checks that every engine they time agrees with the hand-written Rust;
+# one smoke run of `kensa bench` prints the example rule set's figures.
+cargo bench --locked "${release[@]}" --bench stateless --bench scale -- --test
+"$bin/kensa" bench --rules examples/default.kensa --lists examples/lists \
   --input examples/events.jsonl --seconds 1
-step "kensa bench smoke run"
+step "benches in test mode, kensa bench smoke run"
 
 # The embedding examples: a payment switch deciding payments, and rule sets
 # and lists hot-swapped under load (its last line gives the p99 figures).
-cargo run -q --release --locked -p kensa-runtime --example embed
-cargo run -q --release --locked -p kensa-runtime --example hot_swap -- 2
+"$bin/examples/embed"
+"$bin/examples/hot_swap" 2
 step "embedding examples"
 
 # Every fuzz target for FUZZ_SECONDS (default 10) seconds; fails on any
