@@ -89,7 +89,7 @@ impl JitRunner {
     }
 
     /// How many rules match in `env`, over both phases.
-    pub fn hits(&mut self, env: &dyn Env) -> usize {
+    pub fn hits<E: Env>(&mut self, env: &E) -> usize {
         let mut hits = 0;
         for phase in [Phase::One, Phase::Two] {
             if !self.jit.has_rules(phase) {

@@ -352,14 +352,25 @@ impl JitProgram {
     /// hold one byte per rule of the program. The phase reads `score` through
     /// `env.field` (a phase may replace it) and everything else in place
     /// when the environment lends its values (see [`Env::values`]).
-    pub fn run(&self, phase: Phase, env: &dyn Env, out: &mut [u8], rules: usize) {
+    ///
+    /// Generic over the environment so that a caller holding a concrete one
+    /// (a decision's, a bench's) lends its values and score without a
+    /// dynamic call; the phase itself runs in one non-generic function.
+    #[inline]
+    pub fn run<E: Env>(&self, phase: Phase, env: &E, out: &mut [u8], rules: usize) {
         if !self.has_rules(phase) {
             return;
         }
         let Some(out) = out.get_mut(..rules) else { return };
         match env.values() {
             Some((fields, velocities)) if fields.len() >= self.fields && velocities.len() >= self.velocities => {
-                self.run_on(phase, env, fields, velocities, out);
+                // Phase 1 code never reads the score (rules that read it are
+                // phase 2): the record's own value stands in, without a call.
+                let score = match phase {
+                    Phase::One => fields.get(self.score_field.0 as usize).unwrap_or(&Value::Missing),
+                    Phase::Two => env.field(self.score_field),
+                };
+                self.run_on(phase, env, Lent { fields, velocities, score }, out);
             }
             _ => self.run_copied(phase, env, out),
         }
@@ -375,19 +386,18 @@ impl JitProgram {
             (0..self.fields).map(|i| env.field(crate::schema::FieldId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
         let velocities: Vec<Value> =
             (0..self.velocities).map(|i| env.velocity(crate::ir::VelocityId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
-        self.run_on(phase, env, &fields, &velocities, out);
+        let score = env.field(self.score_field);
+        self.run_on(phase, env, Lent { fields: &fields, velocities: &velocities, score }, out);
     }
 
-    /// Runs a phase reading `fields` and `velocities` in place; they hold
-    /// at least one value per field and per velocity of the program.
-    fn run_on(&self, phase: Phase, env: &dyn Env, fields: &[Value], velocities: &[Value], out: &mut [u8]) {
+    /// Runs a phase reading the values `lent` in place. Inlined into
+    /// [`JitProgram::run`]: for a phase without indexed rules this is one
+    /// call into generated code, and a small rule set's time is mostly such
+    /// fixed costs.
+    #[inline]
+    fn run_on(&self, phase: Phase, env: &dyn Env, lent: Lent<'_>, out: &mut [u8]) {
+        let Lent { fields, velocities, score } = lent;
         debug_assert!(fields.len() >= self.fields && velocities.len() >= self.velocities);
-        // Phase 1 code never reads the score (rules that read it are phase
-        // 2): the record's own value stands in, without a call.
-        let score: &Value = match phase {
-            Phase::One => fields.get(self.score_field.0 as usize).unwrap_or(&Value::Missing),
-            Phase::Two => env.field(self.score_field),
-        };
         let inputs = Inputs {
             fields: fields.as_ptr(),
             velocities: velocities.as_ptr(),
@@ -399,28 +409,36 @@ impl JitProgram {
             Phase::Two => (self.phase_two, index_two),
         };
         let ctx = FallbackCtx { env, nodes: &self.fallback, predicates: &self.predicates };
-        let ctx_ptr = std::ptr::from_ref(&ctx).cast::<u8>();
-        if !index.is_empty() {
-            out.fill(0);
-        }
-        // SAFETY: `inputs` points to at least one value per field and per
-        // velocity of the program (`run_on`'s contract) and a live score
-        // value, all borrowed for the call (generated code reads only ids of
-        // the program, and a payload only after checking its tag, so any
-        // value is safe to read); `out` holds a byte per rule, the highest
-        // offset the code writes; `ctx` outlives the call; the code lives as
-        // long as `self` (CodeOutlivesCalls).
-        unsafe {
-            f(&raw const inputs, ctx_ptr, out.as_mut_ptr());
-        }
         if index.is_empty() {
-            return;
+            // SAFETY: `inputs` points to at least one value per field and per
+            // velocity of the program (the INVARIANT on `Lent`) and a live score
+            // value, all borrowed for the call (generated code reads only ids of
+            // the program, and a payload only after checking its tag, so any
+            // value is safe to read); `out` holds a byte per rule, the highest
+            // offset the code writes; `ctx` outlives the call; the code lives as
+            // long as `self` (CodeOutlivesCalls).
+            unsafe { f(&raw const inputs, std::ptr::from_ref(&ctx).cast::<u8>(), out.as_mut_ptr()) }
+        } else {
+            self.run_indexed(f, index, &inputs, &ctx, out);
         }
-        index.candidates(env, |e| {
+    }
+
+    /// The phase function `f`, then the chunks `index` selects for the
+    /// event: every entry of `out` is cleared first, since only selected
+    /// rules are evaluated.
+    #[inline(never)]
+    fn run_indexed(&self, f: PhaseFn, index: &PhaseIndex, inputs: &Inputs, ctx: &FallbackCtx<'_>, out: &mut [u8]) {
+        let ctx_ptr = std::ptr::from_ref(ctx).cast::<u8>();
+        out.fill(0);
+        // SAFETY: as in `run_on`.
+        unsafe {
+            f(inputs, ctx_ptr, out.as_mut_ptr());
+        }
+        index.candidates(ctx.env, |e| {
             let Some(chunk) = self.chunks.get(e.chunk as usize) else { return };
             // SAFETY: as above; `e.local` is an entry of this chunk's table
             // (an index past it returns 0).
-            let answer = unsafe { chunk(&raw const inputs, ctx_ptr, e.local) };
+            let answer = unsafe { chunk(inputs, ctx_ptr, e.local) };
             if let Some(slot) = out.get_mut(e.rule as usize) {
                 *slot = answer;
             }
@@ -448,10 +466,23 @@ impl JitProgram {
     }
 }
 
+/// The values one run of a phase reads in place.
+///
+/// INVARIANT (relied on by `run_on`'s call into generated code): `fields`
+/// holds at least one value per field of the program and `velocities` one
+/// per velocity.
+struct Lent<'a> {
+    fields: &'a [Value],
+    velocities: &'a [Value],
+    /// The event's score as this phase sees it.
+    score: &'a Value,
+}
+
 /// Calls `f` with every `i` where `out[i] == 1` (a true rule after
 /// [`JitProgram::run`]), in order. Answers are 0, 1 or 2, so a word of eight
 /// answers holds a true rule exactly when one of its bytes has bit 0 set:
 /// words of false and missing rules are skipped eight at a time.
+#[inline]
 pub fn for_each_true(out: &[u8], mut f: impl FnMut(usize)) {
     const LOW_BITS: u64 = 0x0101_0101_0101_0101;
     let mut words = out.chunks_exact(8);
