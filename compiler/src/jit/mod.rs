@@ -355,7 +355,8 @@ impl JitProgram {
     ///
     /// Generic over the environment so that a caller holding a concrete one
     /// (a decision's, a bench's) lends its values and score without a
-    /// dynamic call; the phase itself runs in one non-generic function.
+    /// dynamic call; what is not small (copying values an environment does
+    /// not lend, running indexed chunks) stays in non-generic functions.
     #[inline]
     pub fn run<E: Env>(&self, phase: Phase, env: &E, out: &mut [u8], rules: usize) {
         if !self.has_rules(phase) {
