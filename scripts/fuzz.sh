@@ -3,10 +3,14 @@
 # on the seed corpora in fuzz/corpus/<target>/, and fails on any crash or
 # mismatch. Installs cargo-fuzz when it is missing. libFuzzer's sanitizer
 # flags need a nightly feature; RUSTC_BOOTSTRAP=1 enables it on this
-# stable toolchain. The targets build with 16 codegen units (cargo-fuzz's
-# default is 1): the sanitizer build of every dependency is most of this
-# script's time on two cores, and a slightly slower fuzzer costs little in
-# a bounded run. FUZZ_CODEGEN_UNITS overrides it (1 for long runs).
+# stable toolchain.
+#
+# The sanitizer build of every dependency is most of this script's time on
+# two cores, so by default the targets build for a short run: 16 codegen
+# units (cargo-fuzz's default is 1) and opt-level 1 (its release build uses
+# 3); debug assertions and overflow checks stay on. The fuzzer then runs
+# slower, which costs little in a 10-second run. For long runs set
+# FUZZ_CODEGEN_UNITS=1 FUZZ_OPT_LEVEL=3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +22,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
+# After installing cargo-fuzz, which should not be built at this level.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${FUZZ_OPT_LEVEL:-1}"
 targets=(parse_text parse_json fmt_roundtrip list_file event_decode diff_jit_interp velocity_model snapshot_restore)
 for t in "${targets[@]}"; do
   echo "fuzzing $t for ${seconds}s" >&2
