@@ -34,7 +34,7 @@ step "cargo test"
 # `kensa` binary and the embedding examples. One package selection means
 # one feature resolution, so the steps below reuse these artifacts; a
 # `cargo run --release -p ...` per step would resolve other features and
-# rebuild the workspace each time (about 3 minutes a step on CI).
+# rebuild the workspace each time (155-175 s a step on this machine).
 # On CI these artifacts are only run, never profiled: built without the
 # release profile's debug info (`debug = 1`, kept for perf locally), which
 # is about 15% of this build's time.
