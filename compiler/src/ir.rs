@@ -184,11 +184,20 @@ pub struct VelocityIr {
     pub filter: Option<Node>,
     /// The result type.
     pub ty: TypeName,
-    /// What the velocity records, independent of its name and of slot
-    /// numbers: the recorded expression, key paths, window and filter.
-    /// Velocities of different rule sets with the same series share their
-    /// recorded state in an embedded engine (a deploy keeps their windows).
+    /// What the velocity records, independent of its name, slot numbers
+    /// and window: the recorded expression, key paths and filter.
+    /// Velocities with the same series share their recorded state, in one
+    /// rule set and across the versions of an embedded engine (a deploy
+    /// keeps their windows), each reading its own window of it.
     pub series: String,
+    /// Which events the series records: its key paths and filter (the part
+    /// of [`VelocityIr::series`] after the recorded expression).
+    pub events: String,
+    /// True when the velocity reads nothing of its entries but their times:
+    /// `count()`, or an aggregate of the event's own time (`last(event.time)`,
+    /// whose recorded value is always its entry's time). Such a velocity can
+    /// read the entries of any series recording the same events.
+    pub times_only: bool,
 }
 
 /// A declared list.

@@ -10,7 +10,7 @@ use crate::builtins::{parse_utc_offset, Builtin, Param};
 use crate::check::CheckedRuleset;
 use crate::interp::{self, Env};
 use crate::ir::*;
-use crate::schema::{FieldId, Schema, SCORE_PATH};
+use crate::schema::{FieldId, Schema, EVENT_TIME_PATH, SCORE_PATH};
 use crate::sets::{IpSet, NumberSet, StringSet};
 use crate::value::Value;
 use kensa_dsl::format::format_expr;
@@ -57,7 +57,9 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
                 excluding_current: v.excluding_current,
                 filter: v.filter.as_ref().map(|e| cx.expr(e).0),
                 ty: checked.velocity_types.get(i).copied().unwrap_or(TypeName::Number),
-                series: series_of(v),
+                series: format!("of({}) {}", v.of.as_ref().map(format_expr).unwrap_or_default(), events_of(v)),
+                events: events_of(v),
+                times_only: v.of.as_ref().is_none_or(|e| matches!(&e.kind, ExprKind::Name(n) if n == EVENT_TIME_PATH)),
             }
         })
         .collect();
@@ -82,7 +84,7 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
         schema: checked.schema.clone(),
         score_field: slot(SCORE_PATH),
         event_id_field: slot("event.id"),
-        event_time_field: slot("event.time"),
+        event_time_field: slot(EVENT_TIME_PATH),
         outcomes: checked.outcomes.clone(),
         lists,
         velocities,
@@ -91,15 +93,14 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
     }
 }
 
-/// The series a velocity records (see [`VelocityIr::series`]). The
-/// aggregate and `excluding current` only change how a series is read, so
-/// they are not part of it: `sum(amount)` and `max(amount)` by the same key
-/// over the same window record the same entries.
-fn series_of(v: &kensa_dsl::ast::VelocityDecl) -> String {
-    let of = v.of.as_ref().map(format_expr).unwrap_or_default();
+/// Which events a velocity's series records (see [`VelocityIr::events`]).
+/// The window, the aggregate and `excluding current` only change how a
+/// series is read, so they are not part of it: `sum(amount)` over 1h and
+/// `max(amount)` over 1d by the same key record the same entries.
+fn events_of(v: &kensa_dsl::ast::VelocityDecl) -> String {
     let by: Vec<&str> = v.by.iter().map(|k| k.name.as_str()).collect();
     let filter = v.filter.as_ref().map(format_expr).unwrap_or_default();
-    format!("of({of}) by({}) over({}ms) where({filter})", by.join(","), v.over.millis().unwrap_or(1).max(1))
+    format!("by({}) where({filter})", by.join(","))
 }
 
 fn id32(i: usize) -> u32 {

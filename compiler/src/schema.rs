@@ -54,6 +54,9 @@ pub const PAYMENT_FIELDS: [(&str, TypeName); 24] = [
 /// The path of the score, which splits rules into two phases.
 pub const SCORE_PATH: &str = "score";
 
+/// The path of the event's time, which places it in velocity windows.
+pub const EVENT_TIME_PATH: &str = "event.time";
+
 /// The fields an event may carry, in slot order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schema {

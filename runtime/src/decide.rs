@@ -7,7 +7,7 @@
 use crate::decision::{Decision, Explained, ScoreLevel};
 use crate::deployment::Deployment;
 use crate::record::Record;
-use crate::velocity::{aggregate, Key, KeyPart, Window};
+use crate::velocity::{aggregate, Key, KeyPart, ValueSource, Window};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
 use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
@@ -90,10 +90,10 @@ pub(crate) struct Scratch {
     ofs: Vec<Value>,
     /// Per velocity: its value for this event.
     velocities: Vec<Value>,
-    /// Per binding: (lane, window, velocity) to record, for a writable
-    /// binding: the value is moved out of `ofs` when the event is recorded,
-    /// not copied.
-    pending: Vec<Vec<(usize, i64, usize)>>,
+    /// Per binding: (lane, lane window, velocity whose value it records,
+    /// or none for a missing value) to record, for a writable binding: the
+    /// value is moved out of `ofs` when the event is recorded, not copied.
+    pending: Vec<Vec<(usize, i64, Option<usize>)>>,
     /// What one recording hands the store.
     items: Vec<(usize, i64, Value)>,
     /// Matched rules, by index.
@@ -197,7 +197,7 @@ pub(crate) fn evaluate(
         if binding.writable {
             for m in binding.members.iter().filter(|m| m.records) {
                 if s.qualifies.get(m.velocity) == Some(&true) {
-                    pending.push((m.lane, m.window_ms, m.velocity));
+                    pending.push((m.lane, m.lane_window_ms, (!m.times_only).then_some(m.velocity)));
                 }
             }
         }
@@ -288,8 +288,10 @@ pub(crate) fn commit(d: &Deployment, s: &mut Scratch) {
 /// into `items` as `(lane, window_ms, value)`. Each velocity is recorded by
 /// one member at most (see `Member::records`), so its value is moved out
 /// of `ofs`, not copied.
-fn take_pending(pending: &mut Vec<(usize, i64, usize)>, ofs: &mut [Value], items: &mut Vec<(usize, i64, Value)>) {
-    items.extend(pending.drain(..).map(|(lane, window_ms, v)| (lane, window_ms, ofs.get_mut(v).map(std::mem::take).unwrap_or_default())));
+fn take_pending(pending: &mut Vec<(usize, i64, Option<usize>)>, ofs: &mut [Value], items: &mut Vec<(usize, i64, Value)>) {
+    items.extend(pending.drain(..).map(|(lane, window_ms, v)| {
+        (lane, window_ms, v.and_then(|v| ofs.get_mut(v)).map(std::mem::take).unwrap_or_default())
+    }));
 }
 
 /// Reads the velocities of one binding from its key's windows (by lane;
@@ -310,7 +312,8 @@ fn read_members(
         let current = (q && !v.excluding_current).then_some(of);
         let window = windows.and_then(|ws| ws.get(m.lane));
         if let Some(slot) = velocities.get_mut(m.velocity) {
-            *slot = aggregate(v.agg, window, t, v.window_ms, current);
+            let source = if m.times_only { ValueSource::Time } else { ValueSource::Recorded };
+            *slot = aggregate(v.agg, window, t, v.window_ms, source, current);
         }
     }
 }

@@ -6,7 +6,7 @@
 use crate::counters::{Tracker, VersionCounters};
 use crate::record::Decoder;
 use crate::store::{SeriesGroup, VelocityStore};
-use kensa_compiler::ir::Program;
+use kensa_compiler::ir::{Program, VelocityIr};
 use kensa_compiler::jit::{JitError, JitProgram};
 use kensa_compiler::Schema;
 use std::sync::Arc;
@@ -71,11 +71,16 @@ pub(crate) struct Member {
     pub velocity: usize,
     /// Its lane in the series group.
     pub lane: usize,
-    /// Its window in ms.
-    pub window_ms: i64,
+    /// The window its lane keeps, in ms (at least the velocity's own):
+    /// what recording into the lane trims to.
+    pub lane_window_ms: i64,
     /// True for the first velocity of its lane in the binding: only it
     /// records, so a series two velocities share gets each event once.
     pub records: bool,
+    /// Whether it reads the entries' times only (`VelocityIr::times_only`):
+    /// then it reads them as its values, and when it records, it records
+    /// a missing value (its lane keeps times only).
+    pub times_only: bool,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -115,7 +120,7 @@ impl Deployment {
             _ => Arc::new(program.schema.clone()),
         };
         let decoder = Decoder::new(Arc::clone(&schema));
-        let bindings = bind(&program, &home);
+        let bindings = bind(&program, &home, previous);
         let counters = VersionCounters::new(program.outcomes.list.len(), program.rules.len());
         if let Some(t) = &tracker {
             t.version_born();
@@ -165,30 +170,38 @@ impl Drop for Deployment {
 }
 
 /// Binds every velocity of `program` to its series group and lane.
-fn bind(program: &Program, home: &VelocityHome<'_>) -> Vec<Binding> {
+///
+/// Velocities that read recorded values are bound first, each to a lane of
+/// its series (shared with the others of that series). A times-only
+/// velocity (`count()`, `last(event.time)`) then reads a lane that records
+/// the same events (same key and filter) over a window at least as long as
+/// its own, whatever value it records: first one the active version
+/// records (so a deploy keeps its windows, also when the velocity that
+/// shared the lane is gone; it then records missing values there, which
+/// every other aggregate skips), then one a velocity of this rule set
+/// records; only when there is none does it get a lane of its own, which
+/// records times only. So `count() by card.hash over 60s` beside
+/// `count_distinct(customer.id) by card.hash over 1h` reads the one lane.
+///
+/// `previous` is the active version this one replaces (or runs beside, for
+/// a shadow candidate).
+fn bind(program: &Program, home: &VelocityHome<'_>, previous: Option<&Deployment>) -> Vec<Binding> {
     let mut bindings: Vec<Binding> = Vec::new();
-    for (i, v) in program.velocities.iter().enumerate() {
-        let paths: Vec<String> = program
-            .key_groups
-            .get(v.key_group)
-            .map(|fields| fields.iter().filter_map(|f| program.schema.fields().get(f.0 as usize)).map(|f| f.path.clone()).collect())
-            .unwrap_or_default();
-        let (group, lane, writable) = match home {
-            VelocityHome::Production(store) => {
-                let group = store.group(&paths);
-                let lane = group.lane(&v.series, v.window_ms);
-                (group, lane, true)
-            }
-            VelocityHome::Shadow { production, own } => {
-                match production.find_group(&paths).and_then(|g| g.find_lane(&v.series).map(|l| (g, l))) {
-                    Some((group, lane)) => (group, lane, false),
-                    None => {
-                        let group = own.group(&paths);
-                        let lane = group.lane(&v.series, v.window_ms);
-                        (group, lane, true)
-                    }
-                }
-            }
+    let velocities = &program.velocities;
+    let values_first = (0..velocities.len())
+        .filter(|&i| velocities.get(i).is_some_and(|v| !v.times_only))
+        .chain((0..velocities.len()).filter(|&i| velocities.get(i).is_some_and(|v| v.times_only)));
+    for i in values_first {
+        let Some(v) = velocities.get(i) else { continue };
+        let paths = key_paths(program, v);
+        let shared = if v.times_only {
+            live_lane_of_events(previous, home, &paths, v).or_else(|| program_lane_of_events(&bindings, program, v))
+        } else {
+            None
+        };
+        let LaneChoice { group, lane, lane_window_ms, writable } = match shared {
+            Some(choice) => choice,
+            None => lane_of_series(program, home, &paths, v),
         };
         let at = bindings.iter().position(|b| b.key_group == v.key_group && Arc::ptr_eq(&b.group, &group));
         let binding = match at {
@@ -200,8 +213,106 @@ fn bind(program: &Program, home: &VelocityHome<'_>) -> Vec<Binding> {
         };
         if let Some(b) = binding {
             let records = b.writable && !b.members.iter().any(|m| m.lane == lane);
-            b.members.push(Member { velocity: i, lane, window_ms: v.window_ms, records });
+            b.members.push(Member { velocity: i, lane, lane_window_ms, records, times_only: v.times_only });
         }
     }
     bindings
+}
+
+/// Where a velocity's windows are: a series group, a lane in it and the
+/// window the lane keeps, and whether this version records there.
+struct LaneChoice {
+    group: Arc<SeriesGroup>,
+    lane: usize,
+    lane_window_ms: i64,
+    writable: bool,
+}
+
+/// The key paths of a velocity's key group.
+fn key_paths(program: &Program, v: &VelocityIr) -> Vec<String> {
+    program
+        .key_groups
+        .get(v.key_group)
+        .map(|fields| fields.iter().filter_map(|f| program.schema.fields().get(f.0 as usize)).map(|f| f.path.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The lane of `v`'s own series (for a times-only velocity, the times of
+/// its events): one already registered that keeps `v`'s window, else a new
+/// one keeping the longest window this rule set reads that series over. A
+/// shadow candidate reads production's lane when there is one and records
+/// a lane of its own store otherwise.
+fn lane_of_series(program: &Program, home: &VelocityHome<'_>, paths: &[String], v: &VelocityIr) -> LaneChoice {
+    let series = lane_series(v);
+    let new_ms = program
+        .velocities
+        .iter()
+        .filter(|u| u.key_group == v.key_group && lane_series(u) == series)
+        .map(|u| u.window_ms)
+        .fold(v.window_ms, i64::max);
+    let (group, (lane, lane_window_ms), writable) = match home {
+        VelocityHome::Production(store) => {
+            let group = store.group(paths);
+            let lane = group.lane(&series, v.window_ms, new_ms);
+            (group, lane, true)
+        }
+        VelocityHome::Shadow { production, own } => {
+            match production.find_group(paths).and_then(|g| g.find_lane(&series, v.window_ms).map(|l| (g, l))) {
+                Some((group, lane)) => (group, lane, false),
+                None => {
+                    let group = own.group(paths);
+                    let lane = group.lane(&series, v.window_ms, new_ms);
+                    (group, lane, true)
+                }
+            }
+        }
+    };
+    LaneChoice { group, lane, lane_window_ms, writable }
+}
+
+/// The series of the lane a velocity records into when it has a lane of
+/// its own: its series, or for a times-only velocity the times of its
+/// events (one lane for all times-only velocities of those events).
+fn lane_series(v: &VelocityIr) -> String {
+    if v.times_only {
+        format!("of() {}", v.events)
+    } else {
+        v.series.clone()
+    }
+}
+
+/// A production lane the active version records that records `v`'s events
+/// and keeps its window. A production deploy records it too; a shadow
+/// candidate reads it.
+fn live_lane_of_events(previous: Option<&Deployment>, home: &VelocityHome<'_>, paths: &[String], v: &VelocityIr) -> Option<LaneChoice> {
+    let (production, writable) = match home {
+        VelocityHome::Production(store) => (*store, true),
+        VelocityHome::Shadow { production, .. } => (*production, false),
+    };
+    let group = production.find_group(paths)?;
+    let previous = previous?;
+    previous.bindings.iter().filter(|b| b.writable && Arc::ptr_eq(&b.group, &group)).find_map(|b| {
+        b.members
+            .iter()
+            .find(|m| {
+                m.records
+                    && m.lane_window_ms >= v.window_ms
+                    && previous.program.velocities.get(m.velocity).is_some_and(|u| u.events == v.events)
+            })
+            .map(|m| LaneChoice { group: Arc::clone(&group), lane: m.lane, lane_window_ms: m.lane_window_ms, writable })
+    })
+}
+
+/// A lane already bound to a velocity of this rule set that reads recorded
+/// values of the same events as `v`, kept for at least `v`'s window.
+fn program_lane_of_events(bindings: &[Binding], program: &Program, v: &VelocityIr) -> Option<LaneChoice> {
+    bindings.iter().filter(|b| b.key_group == v.key_group).find_map(|b| {
+        b.members
+            .iter()
+            .find(|m| {
+                m.lane_window_ms >= v.window_ms
+                    && program.velocities.get(m.velocity).is_some_and(|u| !u.times_only && u.events == v.events)
+            })
+            .map(|m| LaneChoice { group: Arc::clone(&b.group), lane: m.lane, lane_window_ms: m.lane_window_ms, writable: b.writable })
+    })
 }

@@ -393,39 +393,59 @@ impl Window {
         Some(window)
     }
 
-    /// Calls `each` with every value recorded in entries `lo..hi`, oldest
-    /// first, skipping missing ones.
-    fn each_recorded<'a>(&'a self, lo: usize, hi: usize, mut each: impl FnMut(Recorded<'a>)) {
-        with_entries!(&self.column, d => d.range(lo..hi).filter_map(Slot::recorded).for_each(&mut each));
+    /// Calls `each` with the value of every entry in `lo..hi`, taken from
+    /// `source`, oldest first, skipping missing ones.
+    fn each_value<'a>(&'a self, lo: usize, hi: usize, source: ValueSource, mut each: impl FnMut(Recorded<'a>)) {
+        match source {
+            ValueSource::Recorded => with_entries!(&self.column, d => d.range(lo..hi).filter_map(Slot::recorded).for_each(&mut each)),
+            ValueSource::Time => with_entries!(&self.column, d => d.range(lo..hi).for_each(|e| each(Recorded::Stamp(e.time())))),
+        }
     }
 
-    /// The newest value recorded in entries `lo..hi` that is not missing.
-    fn last_recorded(&self, lo: usize, hi: usize) -> Option<Recorded<'_>> {
-        with_entries!(&self.column, d => d.range(lo..hi).rev().find_map(Slot::recorded))
+    /// The newest value in entries `lo..hi`, taken from `source`, that is
+    /// not missing.
+    fn last_value(&self, lo: usize, hi: usize, source: ValueSource) -> Option<Recorded<'_>> {
+        match source {
+            ValueSource::Recorded => with_entries!(&self.column, d => d.range(lo..hi).rev().find_map(Slot::recorded)),
+            // Entries are sorted by time: the newest is the last.
+            ValueSource::Time => with_entries!(&self.column, d => d.range(lo..hi).next_back().map(|e| Recorded::Stamp(e.time()))),
+        }
     }
 }
 
-/// Reads an aggregate over a window's entries in `(t - w, t]`, plus the
-/// current event's value when `current` is given (it qualifies and is not
-/// excluded). `last` never reads the current event.
-pub fn aggregate(agg: AggKind, window: Option<&Window>, t: i64, w: i64, current: Option<&Value>) -> Value {
+/// Where a read takes each entry's value from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueSource {
+    /// The value the entry recorded.
+    Recorded,
+    /// The entry's time, as a timestamp: for a velocity of the event's own
+    /// time, which reads a lane that may record some other value (see
+    /// `VelocityIr::times_only`).
+    Time,
+}
+
+/// Reads an aggregate over a window's entries in `(t - w, t]`, each entry's
+/// value taken from `source`, plus the current event's value when `current`
+/// is given (it qualifies and is not excluded). `last` never reads the
+/// current event.
+pub fn aggregate(agg: AggKind, window: Option<&Window>, t: i64, w: i64, source: ValueSource, current: Option<&Value>) -> Value {
     let empty = Window::default();
     let window = window.unwrap_or(&empty);
     let (lo, hi) = with_entries!(&window.column, d => range_of(d, t, w));
     match agg {
         // `count()` counts events: a missing value counts too.
         AggKind::Count => count_value(hi - lo + usize::from(current.is_some())),
-        AggKind::Last => window.last_recorded(lo, hi).map_or(Value::Missing, Recorded::to_value),
+        AggKind::Last => window.last_value(lo, hi, source).map_or(Value::Missing, Recorded::to_value),
         AggKind::CountDistinct => {
             let mut distinct = Distinct::default();
-            window.each_recorded(lo, hi, |r| distinct.add(r.part()));
+            window.each_value(lo, hi, source, |r| distinct.add(r.part()));
             // A missing value has no part.
             distinct.add(current.and_then(PartRef::of));
             count_value(distinct.count())
         }
         _ => {
             let mut fold = Fold::new(agg);
-            window.each_recorded(lo, hi, |r| fold.add(r));
+            window.each_value(lo, hi, source, |r| fold.add(r));
             if let Some(v) = current.filter(|v| !v.is_missing()) {
                 fold.add(Recorded::Value(v));
             }
@@ -603,9 +623,9 @@ mod tests {
         for t in [10, 20, 20, 30] {
             w.insert(t, Value::Number(1.0), 1_000);
         }
-        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 10, None), Value::Number(1.0));
-        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 11, None), Value::Number(3.0));
-        assert_eq!(aggregate(AggKind::Count, Some(&w), 20, 100, Some(&Value::Missing)), Value::Number(4.0));
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 10, ValueSource::Recorded, None), Value::Number(1.0));
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 11, ValueSource::Recorded, None), Value::Number(3.0));
+        assert_eq!(aggregate(AggKind::Count, Some(&w), 20, 100, ValueSource::Recorded, Some(&Value::Missing)), Value::Number(4.0));
     }
 
     const AGGS: [AggKind; 7] =
@@ -722,11 +742,17 @@ mod tests {
                 // NaN numbers compare unequal to themselves: compare bits.
                 proptest::prop_assert_eq!(format!("{:?}", a.value), format!("{:?}", b.value));
             }
+            // Read by time, every entry's value is its time, whatever it
+            // recorded.
+            let timed: Vec<Entry> = plain.iter().map(|e| Entry { time: e.time, value: Value::Timestamp(e.time) }).collect();
             for (t, w, current) in reads {
                 for agg in AGGS {
-                    let got = aggregate(agg, Some(&window), t, w, current.as_ref());
+                    let got = aggregate(agg, Some(&window), t, w, ValueSource::Recorded, current.as_ref());
                     let want = reference(agg, &plain, t, w, current.as_ref());
                     proptest::prop_assert_eq!(format!("{got:?}"), format!("{want:?}"), "{:?} at {} over {}", agg, t, w);
+                    let got = aggregate(agg, Some(&window), t, w, ValueSource::Time, current.as_ref());
+                    let want = reference(agg, &timed, t, w, current.as_ref());
+                    proptest::prop_assert_eq!(format!("{got:?}"), format!("{want:?}"), "{:?} by time at {} over {}", agg, t, w);
                 }
             }
         }

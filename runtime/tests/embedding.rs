@@ -134,6 +134,85 @@ fn a_deploy_keeps_the_windows_of_unchanged_velocities_and_starts_new_ones_empty(
     assert_eq!(read(&d, "r", "m"), Value::Number(1.0));
 }
 
+/// The lanes of the velocity group keyed by `path`: `(series, window_ms)`.
+fn lanes_of(engine: &Engine, path: &str) -> Vec<(String, i64)> {
+    let group = engine.velocity_store().find_group(&[path.to_string()]).unwrap();
+    group.lanes().into_iter().map(|l| (l.series, l.window_ms)).collect()
+}
+
+#[test]
+fn velocities_recording_the_same_events_share_one_lane() {
+    // Three velocities of the amount, over three windows, and three that
+    // read only times: one lane holds them all, kept for the longest window.
+    let src = "ruleset r {
+        velocity avg_90d = avg(amount) by customer.id over 90d excluding current
+        velocity last_amount = last(amount) by customer.id over 365d
+        velocity big_1h = max(amount) by customer.id over 1h
+        velocity tx_60s = count() by customer.id over 60s
+        velocity last_time = last(event.time) by customer.id over 365d
+        velocity first_1d = min(event.time) by customer.id over 1d
+        velocity tx_2y = count() by customer.id over 730d
+        velocity cards = count_distinct(card.hash) by customer.id over 1h where amount > 1
+        rule r -> alert when avg_90d is missing or last_amount is missing or big_1h > 0 or tx_60s > 0
+          or last_time is missing or first_1d is missing or tx_2y > 0 or cards > 0 }";
+    let engine = Engine::builder().build("r", src).unwrap();
+    let day = 86_400_000i64;
+    assert_eq!(
+        lanes_of(&engine, "customer.id"),
+        vec![
+            ("of(amount) by(customer.id) where()".to_string(), 365 * day),
+            ("of(card.hash) by(customer.id) where(amount > 1)".to_string(), 3_600_000),
+            // Longer than any lane of the same events: a lane of times.
+            ("of() by(customer.id) where()".to_string(), 730 * day),
+        ]
+    );
+    for (t, amount) in [(0, 10.0), (1_000, 30.0), (2 * day, 20.0)] {
+        decide(&engine, &event(t, "k1", "10.0.0.1", amount));
+    }
+    let d = decide(&engine, &event(2 * day + 30_000, "k1", "10.0.0.1", 40.0));
+    assert_eq!(read(&d, "r", "avg_90d"), Value::Number(20.0));
+    assert_eq!(read(&d, "r", "last_amount"), Value::Number(20.0));
+    assert_eq!(read(&d, "r", "big_1h"), Value::Number(40.0));
+    assert_eq!(read(&d, "r", "tx_60s"), Value::Number(2.0));
+    assert_eq!(read(&d, "r", "last_time"), Value::Timestamp(2 * day));
+    assert_eq!(read(&d, "r", "first_1d"), Value::Timestamp(2 * day));
+    assert_eq!(read(&d, "r", "tx_2y"), Value::Number(4.0));
+    assert_eq!(read(&d, "r", "cards"), Value::Number(1.0));
+}
+
+#[test]
+fn a_count_keeps_its_windows_when_the_velocity_whose_lane_it_read_is_removed_or_added() {
+    let both = "ruleset r { velocity cards = count_distinct(card.hash) by ip.address over 1h
+                velocity n = count() by ip.address over 1h
+                rule r -> alert when cards > 0 and n > 0 }";
+    let count_only = "ruleset r { velocity n = count() by ip.address over 1h rule r -> alert when n > 0 }";
+    let engine = Engine::builder().build("v1", both).unwrap();
+    assert_eq!(lanes_of(&engine, "ip.address").len(), 1, "the count reads the cards' lane");
+    for t in 0..3 {
+        decide(&engine, &event(t, &format!("k{t}"), "10.0.0.1", 5.0));
+    }
+    engine.deploy("v2", count_only).unwrap();
+    let d = decide(&engine, &event(10, "k9", "10.0.0.1", 5.0));
+    assert_eq!(read(&d, "r", "n"), Value::Number(4.0), "the deploy kept the count's windows");
+    engine.deploy("v3", both).unwrap();
+    let d = decide(&engine, &event(20, "k0", "10.0.0.1", 5.0));
+    assert_eq!(read(&d, "r", "n"), Value::Number(5.0), "and so did the next one");
+    // The lane v2 recorded without card hashes: what v1 recorded, then
+    // nothing for v2's event, then this one.
+    assert_eq!(read(&d, "r", "cards"), Value::Number(3.0));
+
+    // A count deployed first keeps its own lane when a velocity it could
+    // share is added; the new velocity starts empty.
+    let engine = Engine::builder().build("v1", count_only).unwrap();
+    for t in 0..3 {
+        decide(&engine, &event(t, &format!("k{t}"), "10.0.0.1", 5.0));
+    }
+    engine.deploy("v2", both).unwrap();
+    let d = decide(&engine, &event(10, "k9", "10.0.0.1", 5.0));
+    assert_eq!(read(&d, "r", "n"), Value::Number(4.0));
+    assert_eq!(read(&d, "r", "cards"), Value::Number(1.0));
+}
+
 #[test]
 fn failed_deploys_and_list_loads_change_nothing() {
     let src = "ruleset r { list ips: ip rule bad_ip -> block when ip.address in ips }";

@@ -12,7 +12,7 @@ use serde_json::json;
 
 #[path = "support/velocity_model.rs"]
 mod support;
-use support::{event_json, expected, source, Ev, AGGS, VARIANTS, WINDOW_MS};
+use support::{event_json, expected, source, velocities, Ev, WINDOW_MS};
 
 fn stream() -> impl Strategy<Value = Vec<Ev>> {
     prop::collection::vec(
@@ -44,18 +44,16 @@ proptest! {
         let mut recorded: Vec<Ev> = Vec::new();
         for e in &events {
             let d = decide(&engine, &event_json(e));
-            for agg in AGGS {
-                for variant in VARIANTS {
-                    let name = format!("{agg}{variant}");
-                    let got = explained(&d, "show", &name);
-                    let want = expected(agg, variant, &recorded, e);
-                    // Sums of integers are exact, averages compared closely.
-                    let same = match (got.as_f64(), want.as_f64()) {
-                        (Some(g), Some(w)) => (g - w).abs() <= 1e-9 * w.abs().max(1.0),
-                        _ => got == want,
-                    };
-                    prop_assert!(same, "{} at {:?}: got {}, want {}", name, e, got, want);
-                }
+            for (agg, variant) in velocities() {
+                let name = format!("{agg}{variant}");
+                let got = explained(&d, "show", &name);
+                let want = expected(agg, variant, &recorded, e);
+                // Sums of integers are exact, averages compared closely.
+                let same = match (got.as_f64(), want.as_f64()) {
+                    (Some(g), Some(w)) => (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    _ => got == want,
+                };
+                prop_assert!(same, "{} at {:?}: got {}, want {}", name, e, got, want);
             }
             // Recorded into a velocity when the key is present (per velocity,
             // `where` decides; the model filters by it when reading).

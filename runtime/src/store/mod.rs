@@ -7,9 +7,13 @@
 //! one [`Window`] per *lane*: a lane is one series (what a velocity records:
 //! its `of` expression, key, window and filter, see `VelocityIr::series`).
 //! Lanes are registered by deployments and never removed, so a lane index
-//! stays valid for as long as the group lives. Two velocities with the same
-//! series, in one rule set or in two versions of it, share a lane: a deploy
-//! keeps the windows of every velocity it did not change.
+//! stays valid for as long as the group lives. A lane keeps its series for
+//! the longest window it was registered with; velocities with the same
+//! series and a window no longer than that, in one rule set or in two
+//! versions of it, share it, each reading its own window: a deploy keeps
+//! the windows of every velocity it did not change. Velocities that read
+//! only their entries' times (`count()`) also read the lane of another
+//! series recording the same events (see `deployment::bind`).
 //!
 //! Memory: windows drop what no read can see (see [`crate::velocity`]), and
 //! keys whose windows have all gone idle are dropped by a sweep of their
@@ -56,12 +60,13 @@ pub struct VelocityStore {
     groups: Mutex<Vec<Arc<SeriesGroup>>>,
 }
 
-/// One series in a group: what it records and its window length.
+/// One series in a group: what it records and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lane {
     /// The series (see `VelocityIr::series`).
     pub series: String,
-    /// The window length in ms, which bounds what the lane keeps.
+    /// The longest window it is read over, in ms: it keeps what a read of
+    /// that window needs (see [`crate::velocity`]).
     pub window_ms: i64,
 }
 
@@ -167,23 +172,39 @@ impl VelocityStore {
 }
 
 impl SeriesGroup {
-    /// The lane of a series, registered when new. A lane registered with a
-    /// shorter window is widened, so it keeps what the longest reader needs.
-    pub fn lane(&self, series: &str, window_ms: i64) -> usize {
+    /// The lane a velocity reading `need_ms` of `series` reads: the first
+    /// registered lane of that series keeping at least `need_ms`, else a new
+    /// one keeping `new_ms` (at least `need_ms`). Returns its index and the
+    /// window it keeps.
+    ///
+    /// A lane's window never grows: a lane registered with a shorter window
+    /// has already dropped entries a longer reader would need, so such a
+    /// reader gets a lane of its own.
+    pub fn lane(&self, series: &str, need_ms: i64, new_ms: i64) -> (usize, i64) {
         let mut lanes = self.lanes.lock();
-        if let Some(i) = lanes.iter().position(|l| l.series == series) {
-            if let Some(l) = lanes.get_mut(i) {
-                l.window_ms = l.window_ms.max(window_ms);
-            }
+        if let Some(found) = first_keeping(&lanes, series, need_ms) {
+            return found;
+        }
+        let window_ms = new_ms.max(need_ms);
+        lanes.push(Lane { series: series.to_string(), window_ms });
+        (lanes.len() - 1, window_ms)
+    }
+
+    /// The lane [`SeriesGroup::lane`] would find for `series` and
+    /// `need_ms`, if one is registered.
+    pub fn find_lane(&self, series: &str, need_ms: i64) -> Option<(usize, i64)> {
+        first_keeping(&self.lanes.lock(), series, need_ms)
+    }
+
+    /// The lane of exactly `series` and `window_ms` (a snapshot's lane),
+    /// registered when new.
+    pub fn exact_lane(&self, series: &str, window_ms: i64) -> usize {
+        let mut lanes = self.lanes.lock();
+        if let Some(i) = lanes.iter().position(|l| l.series == series && l.window_ms == window_ms) {
             return i;
         }
         lanes.push(Lane { series: series.to_string(), window_ms });
         lanes.len() - 1
-    }
-
-    /// The lane of a series, if registered.
-    pub fn find_lane(&self, series: &str) -> Option<usize> {
-        self.lanes.lock().iter().position(|l| l.series == series)
     }
 
     /// Every lane, by index.
@@ -266,6 +287,12 @@ impl SeriesGroup {
         }
         answer
     }
+}
+
+/// The first lane of `series` keeping at least `need_ms`: its index and
+/// window.
+fn first_keeping(lanes: &[Lane], series: &str, need_ms: i64) -> Option<(usize, i64)> {
+    lanes.iter().enumerate().find(|(_, l)| l.series == series && l.window_ms >= need_ms).map(|(i, l)| (i, l.window_ms))
 }
 
 fn sweep(shard: &mut Shard, windows_ms: &[i64]) {

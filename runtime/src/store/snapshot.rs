@@ -21,6 +21,7 @@
 
 use super::{KeyEntry, LaneWindows, Lane, Shard, StoredKey, VelocityStore};
 use crate::velocity::{Entry, KeyPart, Window};
+use kensa_compiler::schema::EVENT_TIME_PATH;
 use kensa_compiler::value::{u128_to_ip, ip_to_u128, Value};
 use std::io::Write;
 use std::path::Path;
@@ -29,8 +30,9 @@ use std::sync::Arc;
 /// The first bytes of every snapshot.
 pub const MAGIC: &[u8; 8] = b"KENSAVEL";
 
-/// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the format this build writes. It also reads version 1,
+/// whose lane series still named their window (see [`series_of_v1`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A snapshot that could not be written or read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +106,7 @@ impl VelocityStore {
         self.clear();
         for g in groups {
             let group = self.group(&g.key_paths);
-            let lanes: Vec<usize> = g.lanes.iter().map(|l| group.lane(&l.series, l.window_ms)).collect();
+            let lanes: Vec<usize> = g.lanes.iter().map(|l| group.exact_lane(&l.series, l.window_ms)).collect();
             for (key, windows) in g.keys {
                 let hash = group.hash(&key);
                 let Some(shard) = group.shard(hash) else { continue };
@@ -235,8 +237,8 @@ fn read_snapshot(bytes: &[u8]) -> Result<Vec<GroupData>, SnapshotError> {
     }
     let mut r = Reader { bytes, at: MAGIC.len() };
     let version = r.u32().map_err(|_| err("truncated snapshot: the header is incomplete"))?;
-    if version != FORMAT_VERSION {
-        return Err(err(format!("snapshot format version {version} is not supported (this build reads version {FORMAT_VERSION})")));
+    if version != FORMAT_VERSION && version != 1 {
+        return Err(err(format!("snapshot format version {version} is not supported (this build reads versions 1 to {FORMAT_VERSION})")));
     }
     let len = r.u64().map_err(|_| err("truncated snapshot: the header is incomplete"))?;
     let expected = u64::try_from(header + 4).unwrap_or(u64::MAX).saturating_add(len);
@@ -251,14 +253,31 @@ fn read_snapshot(bytes: &[u8]) -> Result<Vec<GroupData>, SnapshotError> {
         return Err(err("corrupt snapshot: the checksum does not match its contents"));
     }
     let mut r = Reader { bytes: payload, at: 0 };
-    let groups = read_payload(&mut r).map_err(|what| err(format!("malformed snapshot at payload byte {}: {what}", r.at)))?;
+    let groups = read_payload(&mut r, version).map_err(|what| err(format!("malformed snapshot at payload byte {}: {what}", r.at)))?;
     if r.at != payload.len() {
         return Err(err(format!("malformed snapshot: {} unread bytes after the last group", payload.len() - r.at)));
     }
     Ok(groups)
 }
 
-fn read_payload(r: &mut Reader<'_>) -> Result<Vec<GroupData>, String> {
+/// The series a lane of a version-1 snapshot names today. Version 1 wrote
+/// `of(X) by(K) over(Nms) where(F)`: the window is now the lane's alone,
+/// and a velocity of the event's own time records into the lane of its
+/// events' times, `of()` (see `VelocityIr::times_only`). Key paths hold no
+/// spaces or parentheses, so the first ` over(` after `) by(` is the window.
+fn series_of_v1(series: &str) -> String {
+    let Some(by) = series.find(") by(").map(|i| i + 2) else { return series.to_string() };
+    let Some(over) = series.get(by..).and_then(|rest| rest.find(" over(")).map(|i| by + i) else { return series.to_string() };
+    let Some(end) = series.get(over..).and_then(|rest| rest.find("ms)")).map(|i| over + i + 3) else { return series.to_string() };
+    let (Some(head), Some(tail)) = (series.get(..over), series.get(end..)) else { return series.to_string() };
+    let time_of = format!("of({EVENT_TIME_PATH}) ");
+    match head.strip_prefix(&time_of) {
+        Some(events) => format!("of() {events}{tail}"),
+        None => format!("{head}{tail}"),
+    }
+}
+
+fn read_payload(r: &mut Reader<'_>, version: u32) -> Result<Vec<GroupData>, String> {
     let n = r.len()?;
     let mut groups = Vec::new();
     for _ in 0..n {
@@ -272,6 +291,7 @@ fn read_payload(r: &mut Reader<'_>) -> Result<Vec<GroupData>, String> {
             if window_ms <= 0 {
                 return Err(format!("lane `{series}` has window {window_ms} ms"));
             }
+            let series = if version == 1 { series_of_v1(&series) } else { series };
             lanes.push(Lane { series, window_ms });
         }
         let keys_n = r.len()?;
@@ -381,5 +401,41 @@ impl Reader<'_> {
             }
             t => return Err(format!("unknown value tag {t}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn version_1_series_lose_their_window_and_times_of_the_event_become_times() {
+        assert_eq!(series_of_v1("of(amount) by(customer.id) over(3600000ms) where()"), "of(amount) by(customer.id) where()");
+        assert_eq!(series_of_v1("of() by(ip.address,card.hash) over(60000ms) where(amount > 1)"), "of() by(ip.address,card.hash) where(amount > 1)");
+        assert_eq!(series_of_v1("of(event.time) by(customer.id) over(5ms) where(x == \" over(1ms)\")"), "of() by(customer.id) where(x == \" over(1ms)\")");
+        // Not a version-1 series: left as it is.
+        assert_eq!(series_of_v1("of(amount) by(customer.id) where()"), "of(amount) by(customer.id) where()");
+    }
+
+    #[test]
+    fn a_version_1_snapshot_restores_under_the_series_of_today() {
+        let old = VelocityStore::new();
+        let group = old.group(&["customer.id".to_string()]);
+        let lane = group.exact_lane("of(amount) by(customer.id) over(3600000ms) where()", 3_600_000);
+        let key = [KeyPart::Str(Arc::from("c1"))];
+        let mut items = vec![(lane, 3_600_000, Value::Number(5.0))];
+        group.record(group.hash(&key), &key, 10, &mut items);
+        let mut bytes = old.snapshot_bytes();
+        // The header's version is outside the checksum.
+        bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&1u32.to_le_bytes());
+        let restored = VelocityStore::new();
+        restored.restore_bytes(&bytes).unwrap();
+        let group = restored.find_group(&["customer.id".to_string()]).unwrap();
+        assert_eq!(group.lanes(), vec![Lane { series: "of(amount) by(customer.id) where()".to_string(), window_ms: 3_600_000 }]);
+        assert_eq!(restored.stats().entries, 1);
+        bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&3u32.to_le_bytes());
+        let e = restored.restore_bytes(&bytes).unwrap_err();
+        assert!(e.message.contains("version 3 is not supported"), "{}", e.message);
     }
 }

@@ -8,29 +8,64 @@
 use serde_json::{json, Value as Json};
 use std::collections::HashSet;
 
-/// The aggregates and variants the rule set declares, as velocity names.
-pub const AGGS: [&str; 7] = ["n", "d", "s", "a", "lo", "hi", "l"];
-/// See [`AGGS`].
-pub const VARIANTS: [&str; 3] = ["", "_x", "_w"];
+/// The aggregates and variants the rule set declares, as velocity names
+/// (`{agg}{variant}`, see [`velocities`]). `t` and `tlo` aggregate the
+/// event's own time.
+pub const AGGS: [&str; 9] = ["n", "d", "s", "a", "lo", "hi", "l", "t", "tlo"];
+/// See [`AGGS`]: plain, `excluding current`, with `where`, over a longer
+/// window.
+pub const VARIANTS: [&str; 4] = ["", "_x", "_w", "_2"];
+/// Variants only the aggregates of times have (`count()`, `t`, `tlo`), so
+/// they need a lane of their own: `_n` records events no other velocity
+/// records (`where campaign == "n"`, over 4 windows), `_5` reads the plain
+/// events over 5 windows, more than twice the longest lane that records
+/// them keeps.
+pub const TIMES_ONLY_VARIANTS: [&str; 2] = ["_n", "_5"];
 
 pub const WINDOW_MS: i64 = 50;
+
+/// Every velocity of the rule set: `(aggregate, variant)`.
+pub fn velocities() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&str, &str)> = AGGS.iter().flat_map(|a| VARIANTS.iter().map(move |v| (*a, *v))).collect();
+    for variant in TIMES_ONLY_VARIANTS {
+        all.extend(["n", "t", "tlo"].map(|a| (a, variant)));
+    }
+    all
+}
+
+/// A variant's window.
+fn window_of(variant: &str) -> i64 {
+    match variant {
+        "_2" => 2 * WINDOW_MS,
+        "_n" => 4 * WINDOW_MS,
+        "_5" => 5 * WINDOW_MS,
+        _ => WINDOW_MS,
+    }
+}
 
 pub fn source() -> String {
     let mut s = String::from("ruleset m {\n");
     let mut names = Vec::new();
-    for (name, agg) in [
-        ("n", "count()"),
-        ("d", "count_distinct(card.hash)"),
-        ("s", "sum(amount)"),
-        ("a", "avg(amount)"),
-        ("lo", "min(amount)"),
-        ("hi", "max(amount)"),
-        ("l", "last(amount)"),
-    ] {
-        s.push_str(&format!("  velocity {name} = {agg} by customer.id over {WINDOW_MS}ms\n"));
-        s.push_str(&format!("  velocity {name}_x = {agg} by customer.id over {WINDOW_MS}ms excluding current\n"));
-        s.push_str(&format!("  velocity {name}_w = {agg} by customer.id over {WINDOW_MS}ms where campaign == \"y\"\n"));
-        names.extend([name.to_string(), format!("{name}_x"), format!("{name}_w")]);
+    for (name, variant) in velocities() {
+        let agg = match name {
+            "n" => "count()",
+            "d" => "count_distinct(card.hash)",
+            "s" => "sum(amount)",
+            "a" => "avg(amount)",
+            "lo" => "min(amount)",
+            "hi" => "max(amount)",
+            "l" => "last(amount)",
+            "t" => "last(event.time)",
+            _ => "min(event.time)",
+        };
+        let tail = match variant {
+            "_x" => " excluding current",
+            "_w" => " where campaign == \"y\"",
+            "_n" => " where campaign == \"n\"",
+            _ => "",
+        };
+        s.push_str(&format!("  velocity {name}{variant} = {agg} by customer.id over {}ms{tail}\n", window_of(variant)));
+        names.push(format!("{name}{variant}"));
     }
     // A rule that matches always and reads every velocity, so `explain` shows them.
     let reads: Vec<String> = names.iter().map(|n| format!("{n} is missing")).collect();
@@ -61,21 +96,30 @@ pub fn event_json(e: &Ev) -> String {
 /// The naive model: recompute from every recorded event.
 pub fn expected(agg: &str, variant: &str, recorded: &[Ev], current: &Ev) -> Json {
     let Some(customer) = current.customer else { return Json::Null };
-    let with_where = variant == "_w";
-    let qualifies = |e: &Ev| !with_where || e.flagged == Some(true);
+    let qualifies = |e: &Ev| match variant {
+        "_w" => e.flagged == Some(true),
+        "_n" => e.flagged == Some(false),
+        _ => true,
+    };
+    let window = window_of(variant);
     let mut events: Vec<&Ev> = recorded
         .iter()
         .filter(|e| e.customer == Some(customer) && qualifies(e))
-        .filter(|e| e.time > current.time - WINDOW_MS && e.time <= current.time)
+        .filter(|e| e.time > current.time - window && e.time <= current.time)
         .collect();
-    let include_current = qualifies(current) && variant != "_x" && agg != "l";
-    if agg == "l" {
+    let last = agg == "l" || agg == "t";
+    let include_current = qualifies(current) && variant != "_x" && !last;
+    if last {
         // Latest time, ties to the last recorded; stable sort keeps recording order.
         events.sort_by_key(|e| e.time);
-        return events.iter().rev().find_map(|e| e.amount).map_or(Json::Null, |a| json!(a));
+        let value = |e: &Ev| if agg == "t" { Some(time_json(e.time)) } else { e.amount.map(|a| json!(a)) };
+        return events.iter().rev().find_map(|e| value(e)).unwrap_or(Json::Null);
     }
     if include_current {
         events.push(current);
+    }
+    if agg == "tlo" {
+        return events.iter().map(|e| e.time).min().map_or(Json::Null, time_json);
     }
     let amounts: Vec<f64> = events.iter().filter_map(|e| e.amount).map(f64::from).collect();
     match agg {
@@ -90,3 +134,7 @@ pub fn expected(agg: &str, variant: &str, recorded: &[Ev], current: &Ev) -> Json
     }
 }
 
+/// A time as `explain` shows it.
+fn time_json(ms: i64) -> Json {
+    Json::String(kensa_runtime::decision::format_time(ms))
+}
