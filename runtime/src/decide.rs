@@ -7,6 +7,7 @@
 use crate::decision::{Decision, Explained, ScoreLevel};
 use crate::deployment::Deployment;
 use crate::record::Record;
+use crate::store::{HeldKeys, KeyRequest};
 use crate::velocity::{aggregate, Key, KeyPart, ValueSource, Window};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
@@ -14,6 +15,7 @@ use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
 use kensa_compiler::jit::JitProgram;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// The host's model, asked for the score of an event that no phase-1 rule
@@ -84,6 +86,9 @@ pub(crate) struct Scratch {
     key_ok: Vec<bool>,
     /// Per binding: the key's hash in its group.
     hashes: Vec<u64>,
+    /// Per binding: its key's request to `HeldKeys`, when its key is
+    /// complete.
+    request_of: Vec<Option<usize>>,
     /// Per velocity: whether the event passes its `where`.
     qualifies: Vec<bool>,
     /// Per velocity: the value it would record (`of`).
@@ -109,6 +114,8 @@ impl Scratch {
         self.key_ok.resize(groups, false);
         self.hashes.clear();
         self.hashes.resize(d.bindings.len(), 0);
+        self.request_of.clear();
+        self.request_of.resize(d.bindings.len(), None);
         self.pending.resize_with(d.bindings.len(), Vec::new);
         self.pending.iter_mut().for_each(Vec::clear);
         self.qualifies.clear();
@@ -184,16 +191,19 @@ pub(crate) fn evaluate(
         }
     }
 
-    // Read every velocity: one lock and one lookup per binding serve all of
-    // its velocities, and the recording too when it happens here.
+    // Read every velocity: one lookup per binding serves all of its
+    // velocities, and the recording too when it happens here. Every key is
+    // looked up with all their shards locked at once (see `HeldKeys`).
+    let mut requests: SmallVec<[KeyRequest<'_>; 4]> = SmallVec::new();
     for (b, binding) in d.bindings.iter().enumerate() {
         let g = binding.key_group;
-        let (Some(true), Some(key), Some(t)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time) else { continue };
+        let (Some(true), Some(key), Some(_), Some(pending)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time, s.pending.get_mut(b)) else {
+            continue;
+        };
         let hash = binding.group.hash(key);
         if let Some(h) = s.hashes.get_mut(b) {
             *h = hash;
         }
-        let Some(pending) = s.pending.get_mut(b) else { continue };
         if binding.writable {
             for m in binding.members.iter().filter(|m| m.records) {
                 if s.qualifies.get(m.velocity) == Some(&true) {
@@ -201,16 +211,35 @@ pub(crate) fn evaluate(
                 }
             }
         }
-        let (velocities, qualifies, ofs) = (&mut s.velocities, &s.qualifies, &mut s.ofs);
-        if recording == Recording::WithReads && !pending.is_empty() {
-            binding.group.read_then_record(hash, key, t, &mut s.items, |windows, items| {
-                read_members(program, binding, windows, t, qualifies, ofs, velocities);
-                take_pending(pending, ofs, items);
-            });
-        } else {
-            binding.group.read(hash, key, |windows| read_members(program, binding, windows, t, qualifies, ofs, velocities));
+        let create = recording == Recording::WithReads && !pending.is_empty();
+        if let Some(r) = s.request_of.get_mut(b) {
+            *r = Some(requests.len());
+        }
+        requests.push(KeyRequest { group: &binding.group, hash, key, create });
+    }
+    let mut all = HeldKeys::lock(&requests);
+    for (b, binding) in d.bindings.iter().enumerate() {
+        let (Some(&Some(r)), Some(t), Some(pending)) = (s.request_of.get(b), s.time, s.pending.get_mut(b)) else { continue };
+        let Some(request) = requests.get(r) else { continue };
+        // Bindings are in distinct groups (see `deployment::bind`), so
+        // `lock` holds them all; were two in one shard, one at a time.
+        let mut one;
+        let (held, i) = match all.as_mut() {
+            Some(held) => (Some(held), r),
+            None => {
+                one = HeldKeys::lock(std::slice::from_ref(request));
+                (one.as_mut(), 0)
+            }
+        };
+        let Some(held) = held else { continue };
+        read_members(program, binding, held.windows(i), t, &s.qualifies, &s.ofs, &mut s.velocities);
+        if request.create {
+            take_pending(pending, &mut s.ofs, &mut s.items);
+            held.record(i, t, &mut s.items);
         }
     }
+    // Unlock the shards before the rules run.
+    drop(all);
 
     let mut env = EvalEnv { velocities: &s.velocities, ..base };
     let jit = d.jit.as_ref();

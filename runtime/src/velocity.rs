@@ -360,8 +360,12 @@ impl Window {
 
     /// True when no read at `now` or later can see any entry.
     pub fn is_idle(&self, now: i64, window_ms: i64) -> bool {
-        let newest = with_entries!(&self.column, d => d.back().map(Slot::time));
-        newest.is_none_or(|t| t <= now.saturating_sub(window_ms.saturating_mul(2)))
+        self.newest().is_none_or(|t| t <= now.saturating_sub(window_ms.saturating_mul(2)))
+    }
+
+    /// The newest entry's time, if any.
+    pub fn newest(&self) -> Option<i64> {
+        with_entries!(&self.column, d => d.back().map(Slot::time))
     }
 
     /// How many entries.

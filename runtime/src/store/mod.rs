@@ -21,8 +21,11 @@
 //! many recordings as the shard has keys when that is more (so sweeping costs
 //! O(1) a recording, amortised).
 //!
-//! Lock order: a shard, then its group's lane table. Registering a lane takes
-//! the lane table alone; nothing takes a shard while holding the lane table.
+//! Lock order: shards, then a group's lane table. A decision holds the
+//! shards of all its keys at once ([`HeldKeys`]), taken in one order shared
+//! by every thread (group address, then shard); everything else holds one
+//! shard at a time. Registering a lane takes the lane table alone; nothing
+//! takes a shard while holding a lane table.
 
 pub mod snapshot;
 mod stored_key;
@@ -32,7 +35,7 @@ use stored_key::StoredKey;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use hashbrown::DefaultHashBuilder;
 use kensa_compiler::value::Value;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -219,65 +222,50 @@ impl SeriesGroup {
     }
 
     fn shard(&self, hash: u64) -> Option<&Mutex<Shard>> {
-        // The table uses the low bits (bucket) and the top seven (tag): the
-        // shard takes bits from the middle.
-        let i = usize::try_from((hash >> 32) % SHARDS as u64).unwrap_or(0);
-        self.shards.get(i)
-    }
-
-    /// Runs `read` on the windows of `key` (by lane; `None` when nothing was
-    /// ever recorded for it), with its shard locked.
-    pub fn read<R>(&self, hash: u64, key: &[KeyPart], read: impl FnOnce(Option<&[Window]>) -> R) -> R {
-        let Some(shard) = self.shard(hash) else { return read(None) };
-        let shard = shard.lock();
-        read(shard.table.find(hash, |e| e.is(hash, key)).map(|e| e.windows.as_slice()))
+        self.shards.get(self.shard_index(hash))
     }
 
     /// Records an event into several lanes at once, `(lane, window_ms,
     /// value)` each; `items` is left empty. The key is copied only when new.
     pub fn record(&self, hash: u64, key: &[KeyPart], time: i64, items: &mut Vec<(usize, i64, Value)>) {
-        if !items.is_empty() {
-            self.read_then_record(hash, key, time, items, |_, _| ());
+        if items.is_empty() {
+            return;
         }
-    }
-
-    /// Runs `read` on the windows of `key` (as [`SeriesGroup::read`] does),
-    /// then records the items `read` leaves in `items` (as
-    /// [`SeriesGroup::record`] does): one lock and one lookup serve both.
-    /// The key gets an entry even when nothing is left to record, so call
-    /// this only for an event that records.
-    pub fn read_then_record<R>(
-        &self,
-        hash: u64,
-        key: &[KeyPart],
-        time: i64,
-        items: &mut Vec<(usize, i64, Value)>,
-        read: impl FnOnce(Option<&[Window]>, &mut Vec<(usize, i64, Value)>) -> R,
-    ) -> R {
         let Some(shard) = self.shard(hash) else {
-            let answer = read(None, items);
             items.clear();
-            return answer;
+            return;
         };
         let mut guard = shard.lock();
-        let shard = &mut *guard;
-        let entry = match shard.table.entry(hash, |e| e.is(hash, key), |e| e.hash) {
-            TableEntry::Occupied(o) => o.into_mut(),
-            TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: LaneWindows::new() }).into_mut(),
-        };
-        let answer = read(Some(&entry.windows), items);
-        // Grown once, to the highest lane recorded (a new key records all
-        // its lanes at once).
-        let lanes = items.iter().map(|&(lane, _, _)| lane + 1).max().unwrap_or(0);
-        if entry.windows.len() < lanes {
-            entry.windows.resize_with(lanes, Window::default);
-        }
-        for (lane, window_ms, value) in items.drain(..) {
-            if let Some(w) = entry.windows.get_mut(lane) {
-                w.insert(time, value, window_ms);
+        let bucket = guard.bucket_or_insert(hash, key);
+        self.record_at(&mut guard, bucket, time, items);
+    }
+
+    fn shard_index(&self, hash: u64) -> usize {
+        // The table uses the low bits (bucket) and the top seven (tag): the
+        // shard takes bits from the middle.
+        usize::try_from((hash >> 32) % SHARDS as u64).unwrap_or(0)
+    }
+
+    /// Records `items` (emptied) into the entry in `bucket` of `shard`, one
+    /// of this group's shards, locked by the caller; then sweeps the shard
+    /// when a sweep is due.
+    fn record_at(&self, shard: &mut Shard, bucket: usize, time: i64, items: &mut Vec<(usize, i64, Value)>) {
+        let recorded = u64::try_from(items.len()).unwrap_or(u64::MAX);
+        if let Some(entry) = shard.table.get_bucket_mut(bucket) {
+            // Grown once, to the highest lane recorded (a new key records
+            // all its lanes at once).
+            let lanes = items.iter().map(|&(lane, _, _)| lane + 1).max().unwrap_or(0);
+            if entry.windows.len() < lanes {
+                entry.windows.resize_with(lanes, Window::default);
             }
-            shard.recorded += 1;
+            for (lane, window_ms, value) in items.drain(..) {
+                if let Some(w) = entry.windows.get_mut(lane) {
+                    w.insert(time, value, window_ms);
+                }
+            }
         }
+        items.clear();
+        shard.recorded += recorded;
         shard.newest = shard.newest.max(time);
         if shard.recorded >= shard.next_sweep {
             let windows_ms: Vec<i64> = self.lanes.lock().iter().map(|l| l.window_ms).collect();
@@ -285,7 +273,115 @@ impl SeriesGroup {
             let keys = u64::try_from(shard.table.len()).unwrap_or(u64::MAX);
             shard.next_sweep = shard.recorded + SWEEP_EVERY.max(keys.saturating_mul(8));
         }
-        answer
+    }
+}
+
+impl Shard {
+    /// The bucket of `key`'s entry (whose hash is `hash`), created when new.
+    /// The key is copied only when new.
+    fn bucket_or_insert(&mut self, hash: u64, key: &[KeyPart]) -> usize {
+        match self.table.entry(hash, |e| e.is(hash, key), |e| e.hash) {
+            TableEntry::Occupied(o) => o.bucket_index(),
+            TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: LaneWindows::new() }).bucket_index(),
+        }
+    }
+}
+
+/// One key for [`HeldKeys::lock`]: its group, its hash there and its
+/// parts, and whether its entry is created when it has none (to record).
+pub struct KeyRequest<'a> {
+    /// The group whose windows are read.
+    pub group: &'a SeriesGroup,
+    /// The key's hash in that group ([`SeriesGroup::hash`]).
+    pub hash: u64,
+    /// The key's parts.
+    pub key: &'a [KeyPart],
+    /// Whether to create the key's entry when it has none.
+    pub create: bool,
+}
+
+/// The entries of several keys, each in its own group, found with their
+/// shards locked; the shards stay locked until this is dropped.
+///
+/// Every shard is locked first, in one order shared by every thread (by
+/// group address, then shard: so two threads holding keys never wait for
+/// each other in a cycle), and only then is every key looked up. Taking a
+/// lock waits for every memory read before it (on x86 its atomic
+/// instruction is a full barrier), so looking a key up between two locks
+/// leaves its cache misses nothing to overlap with; with nothing between
+/// the lookups, the processor waits for the misses of all the event's keys
+/// at once instead of one key after another.
+pub struct HeldKeys<'a> {
+    /// By request.
+    held: SmallVec<[HeldKey<'a>; 4]>,
+}
+
+struct HeldKey<'a> {
+    group: &'a SeriesGroup,
+    shard: MutexGuard<'a, Shard>,
+    /// The key's entry; `None` when it has none (and was not created).
+    bucket: Option<usize>,
+}
+
+impl<'a> HeldKeys<'a> {
+    /// Locks the shards of every request and looks every key up. `None`
+    /// when two requests fall in one shard of one group (locking it twice
+    /// would wait forever): take such keys one at a time instead.
+    pub fn lock(requests: &[KeyRequest<'a>]) -> Option<HeldKeys<'a>> {
+        let mut order: SmallVec<[(usize, usize, usize); 4]> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (std::ptr::from_ref(r.group).addr(), r.group.shard_index(r.hash), i))
+            .collect();
+        order.sort_unstable();
+        if order.iter().zip(order.iter().skip(1)).any(|(a, b)| (a.0, a.1) == (b.0, b.1)) {
+            return None;
+        }
+        let mut guards: SmallVec<[Option<MutexGuard<'a, Shard>>; 4]> = requests.iter().map(|_| None).collect();
+        for &(_, shard, i) in &order {
+            let lock = requests.get(i).and_then(|r| r.group.shards.get(shard));
+            if let (Some(lock), Some(slot)) = (lock, guards.get_mut(i)) {
+                *slot = Some(lock.lock());
+            }
+        }
+        let mut held: SmallVec<[HeldKey<'a>; 4]> = SmallVec::with_capacity(requests.len());
+        for (r, guard) in requests.iter().zip(guards) {
+            let mut shard = guard?;
+            let bucket = if r.create {
+                Some(shard.bucket_or_insert(r.hash, r.key))
+            } else {
+                shard.table.find_bucket_index(r.hash, |e| e.is(r.hash, r.key))
+            };
+            held.push(HeldKey { group: r.group, shard, bucket });
+        }
+        // Read each window's newest entry now, for the same reason: the
+        // misses on the windows' buffers overlap here, where nothing
+        // depends on them, instead of each stalling the read that needs it.
+        for h in &held {
+            if let Some(entry) = h.bucket.and_then(|b| h.shard.table.get_bucket(b)) {
+                for w in &entry.windows {
+                    std::hint::black_box(w.newest());
+                }
+            }
+        }
+        Some(HeldKeys { held })
+    }
+
+    /// The windows of request `i`'s key, by lane (`None` when nothing was
+    /// ever recorded for it).
+    pub fn windows(&self, i: usize) -> Option<&[Window]> {
+        let h = self.held.get(i)?;
+        h.shard.table.get_bucket(h.bucket?).map(|e| e.windows.as_slice())
+    }
+
+    /// Records `items` (emptied) for request `i`'s key, as
+    /// [`SeriesGroup::record`] does; the request must have asked for its
+    /// entry to be created.
+    pub fn record(&mut self, i: usize, time: i64, items: &mut Vec<(usize, i64, Value)>) {
+        match self.held.get_mut(i) {
+            Some(HeldKey { group, shard, bucket: Some(bucket) }) => group.record_at(shard, *bucket, time, items),
+            _ => items.clear(),
+        }
     }
 }
 
@@ -300,4 +396,75 @@ fn sweep(shard: &mut Shard, windows_ms: &[i64]) {
     shard
         .table
         .retain(|e| !e.windows.iter().zip(windows_ms).all(|(w, ms)| w.is_idle(now, *ms)));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    fn key(s: &str) -> Vec<KeyPart> {
+        vec![KeyPart::Str(Arc::from(s))]
+    }
+
+    fn request<'a>(group: &'a SeriesGroup, key: &'a [KeyPart], create: bool) -> KeyRequest<'a> {
+        KeyRequest { group, hash: group.hash(key), key, create }
+    }
+
+    #[test]
+    fn held_keys_read_and_record_each_key_in_its_group() {
+        let store = VelocityStore::new();
+        let (a, b) = (store.group(&["ip".to_string()]), store.group(&["card".to_string()]));
+        let (lane_a, _) = a.lane("of() by(ip) where()", 10, 10);
+        let (lane_b, _) = b.lane("of(x) by(card) where()", 10, 10);
+        let (ka, kb) = (key("10.0.0.1"), key("k1"));
+        {
+            let mut held = HeldKeys::lock(&[request(&a, &ka, true), request(&b, &kb, false)]).unwrap();
+            assert_eq!(held.windows(0).map(<[Window]>::len), Some(0), "created, nothing recorded yet");
+            assert!(held.windows(1).is_none(), "not created");
+            held.record(0, 5, &mut vec![(lane_a, 10, Value::Missing)]);
+        }
+        assert_eq!(store.stats(), StoreStats { keys: 1, entries: 1 });
+        b.record(b.hash(&kb), &kb, 6, &mut vec![(lane_b, 10, Value::Number(2.0))]);
+        let held = HeldKeys::lock(&[request(&b, &kb, false), request(&a, &ka, false)]).unwrap();
+        assert_eq!(held.windows(0).unwrap()[lane_b].entries(), vec![crate::velocity::Entry { time: 6, value: Value::Number(2.0) }]);
+        assert_eq!(held.windows(1).unwrap()[lane_a].newest(), Some(5));
+    }
+
+    #[test]
+    fn two_keys_in_one_shard_are_refused_rather_than_locked_twice() {
+        let store = VelocityStore::new();
+        let g = store.group(&["ip".to_string()]);
+        let first = key("k0");
+        let shard = g.shard_index(g.hash(&first));
+        let second = (1..).map(|i| key(&format!("k{i}"))).find(|k| g.shard_index(g.hash(k)) == shard).unwrap();
+        assert!(HeldKeys::lock(&[request(&g, &first, true), request(&g, &second, true)]).is_none());
+        assert_eq!(store.stats().keys, 0, "and nothing was created");
+    }
+
+    #[test]
+    fn threads_holding_keys_in_opposite_orders_never_wait_for_each_other() {
+        let store = Arc::new(VelocityStore::new());
+        let (a, b) = (store.group(&["ip".to_string()]), store.group(&["card".to_string()]));
+        let (done, finished) = std::sync::mpsc::channel();
+        for thread in 0..4usize {
+            let (a, b, done) = (Arc::clone(&a), Arc::clone(&b), done.clone());
+            std::thread::spawn(move || {
+                for i in 0..20_000usize {
+                    let (ka, kb) = (key(&format!("a{}", (i * 7 + thread) % 64)), key(&format!("b{}", (i * 13 + thread) % 64)));
+                    // Half the threads name the groups in one order, half in the other.
+                    let requests = if thread % 2 == 0 {
+                        [request(&a, &ka, true), request(&b, &kb, true)]
+                    } else {
+                        [request(&b, &kb, true), request(&a, &ka, true)]
+                    };
+                    drop(HeldKeys::lock(&requests).unwrap());
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..4 {
+            finished.recv_timeout(std::time::Duration::from_secs(60)).expect("threads holding keys deadlocked");
+        }
+    }
 }
