@@ -46,10 +46,11 @@ cargo build --release --locked "${release[@]}" --bins --examples --bench '*'
 bin="${CARGO_TARGET_DIR:-target}/release"
 step "release build (benches, kensa, examples)"
 
-# The stateless and scale benches run once in criterion's test mode, which
-# checks that every engine they time agrees with the hand-written Rust;
-# one smoke run of `kensa bench` prints the example rule set's figures.
-cargo bench --locked "${release[@]}" --bench stateless --bench scale -- --test
+# The stateless, default-rule-set and scale benches run once in criterion's
+# test mode, which checks that every engine they time agrees with the
+# hand-written Rust (and the scale bench its matched rules); one smoke run
+# of `kensa bench` prints the example rule set's figures.
+cargo bench --locked "${release[@]}" --bench stateless --bench default_ruleset --bench scale -- --test
 "$bin/kensa" bench --rules examples/default.kensa --lists examples/lists \
   --input examples/events.jsonl --seconds 1
 step "benches in test mode, kensa bench smoke run"

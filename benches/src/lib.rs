@@ -1,6 +1,9 @@
 //! Shared set-up for the benches: compiling rule sets for either evaluator,
 //! decoding events, and an environment over one record without velocities
-//! (for stateless condition benches).
+//! (for stateless condition benches); the default rule set written by hand
+//! ([`hand_default`]).
+
+pub mod hand_default;
 
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::Env;
@@ -22,9 +25,15 @@ pub fn program(src: &str) -> Program {
 /// An engine with lists loaded from `examples/lists` when the program declares any.
 #[allow(clippy::expect_used)]
 pub fn engine(program: Program, evaluator: Evaluator) -> Engine {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lists");
-    let lists = kensa_runtime::lists::load_dir(&program.lists, &dir).expect("example lists load");
+    let lists = example_lists(&program);
     Engine::with_evaluator(program, lists, evaluator).expect("the rule set compiles")
+}
+
+/// The lists `program` declares, loaded from `examples/lists` (in its order).
+#[allow(clippy::expect_used)]
+pub fn example_lists(program: &Program) -> Vec<Arc<SetData>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lists");
+    kensa_runtime::lists::load_dir(&program.lists, &dir).expect("example lists load")
 }
 
 /// Decodes JSON events against a program's schema, skipping invalid ones.
