@@ -270,9 +270,7 @@ impl HandDefault {
         let Some(mut held) = HeldKeys::lock(&requests) else { return out };
         let [ip, cust, device, card_key] = request_of;
         if let Some(i) = ip {
-            out.ip_cards_1h = aggregate(AggKind::CountDistinct, lane_of(&held, i, s.ip_cards), t, HOUR, ValueSource::Recorded, Some(card));
-            items.push((s.ip_cards, HOUR, card.clone()));
-            held.record(i, t, items);
+            out.ip_cards_1h = cards_in_the_hour(&mut held, i, s.ip_cards, t, card, items);
         }
         if let Some(i) = cust {
             let cards = lane_of(&held, i, s.customer_cards);
@@ -287,9 +285,7 @@ impl HandDefault {
             held.record(i, t, items);
         }
         if let Some(i) = device {
-            out.device_cards_1h = aggregate(AggKind::CountDistinct, lane_of(&held, i, s.device_cards), t, HOUR, ValueSource::Recorded, Some(card));
-            items.push((s.device_cards, HOUR, card.clone()));
-            held.record(i, t, items);
+            out.device_cards_1h = cards_in_the_hour(&mut held, i, s.device_cards, t, card, items);
         }
         if let Some(i) = card_key {
             let customers = lane_of(&held, i, s.card_customers);
@@ -305,6 +301,15 @@ impl HandDefault {
 /// Lane `lane` of request `i`'s key.
 fn lane_of<'h>(held: &'h HeldKeys<'_>, i: usize, lane: usize) -> Option<&'h Window> {
     held.windows(i)?.get(lane)
+}
+
+/// `count_distinct(card.hash)` over 1 h in lane `lane` of request `i`'s
+/// key (the IP's or the device's), then the card recorded there.
+fn cards_in_the_hour(held: &mut HeldKeys<'_>, i: usize, lane: usize, t: i64, card: &Value, items: &mut Vec<(usize, i64, Value)>) -> Value {
+    let cards = aggregate(AggKind::CountDistinct, lane_of(held, i, lane), t, HOUR, ValueSource::Recorded, Some(card));
+    items.push((lane, HOUR, card.clone()));
+    held.record(i, t, items);
+    cards
 }
 
 /// The velocities of one event; missing when its key is.
