@@ -47,6 +47,7 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
                     key_groups.len() - 1
                 }
             };
+            let events = events_of(v);
             VelocityIr {
                 name: v.name.name.clone(),
                 agg: v.agg,
@@ -57,8 +58,8 @@ pub fn lower(checked: &CheckedRuleset) -> Program {
                 excluding_current: v.excluding_current,
                 filter: v.filter.as_ref().map(|e| cx.expr(e).0),
                 ty: checked.velocity_types.get(i).copied().unwrap_or(TypeName::Number),
-                series: format!("of({}) {}", v.of.as_ref().map(format_expr).unwrap_or_default(), events_of(v)),
-                events: events_of(v),
+                series: format!("of({}) {events}", v.of.as_ref().map(format_expr).unwrap_or_default()),
+                events,
                 times_only: v.of.as_ref().is_none_or(|e| matches!(&e.kind, ExprKind::Name(n) if n == EVENT_TIME_PATH)),
             }
         })

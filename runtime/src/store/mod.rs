@@ -5,7 +5,7 @@
 //! keys are spread over [`SHARDS`] shards, each a hash table behind its own
 //! mutex, so threads deciding different keys rarely meet. A key's entry holds
 //! one [`Window`] per *lane*: a lane is one series (what a velocity records:
-//! its `of` expression, key, window and filter, see `VelocityIr::series`).
+//! its `of` expression, key and filter, see `VelocityIr::series`).
 //! Lanes are registered by deployments and never removed, so a lane index
 //! stays valid for as long as the group lives. A lane keeps its series for
 //! the longest window it was registered with; velocities with the same
