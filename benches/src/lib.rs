@@ -72,6 +72,9 @@ impl Env for RecordEnv<'_> {
     fn values(&self) -> Option<(&[Value], &[Value])> {
         Some((&self.record.slots, &[]))
     }
+    fn lists(&self) -> Option<&[Arc<SetData>]> {
+        Some(self.lists)
+    }
 }
 
 /// A program's generated code run as a decision runs it: phase 1, then

@@ -25,6 +25,11 @@ pub trait Env {
     fn values(&self) -> Option<(&[Value], &[Value])> {
         None
     }
+    /// Every list by [`ListId`], when [`Env::list`] reads them from one
+    /// slice: lets the JIT's list test find a list without a dynamic call.
+    fn lists(&self) -> Option<&[std::sync::Arc<SetData>]> {
+        None
+    }
 }
 
 /// Three-valued truth: `Some(b)` or `None` for missing.

@@ -71,6 +71,9 @@ impl Env for EvalEnv<'_> {
     fn values(&self) -> Option<(&[Value], &[Value])> {
         Some((&self.record.slots, self.velocities))
     }
+    fn lists(&self) -> Option<&[Arc<SetData>]> {
+        Some(self.lists)
+    }
 }
 
 /// Buffers reused from one decision to the next (one set per thread), so

@@ -190,10 +190,61 @@ fn probe(text: &str) -> Option<StrLayout> {
 pub struct FallbackCtx<'a> {
     /// The record, velocities and lists of this event.
     pub env: &'a dyn Env,
+    /// The lists by id when the environment lends them ([`Env::lists`]):
+    /// [`kensa_jit_in_list`] then finds a list without a dynamic call.
+    pub lists: Option<&'a [Arc<SetData>]>,
     /// Subtrees evaluated by the interpreter.
     pub nodes: &'a [Node],
     /// String tests.
     pub predicates: &'a [Predicate],
+}
+
+/// A helper's three-valued answer as generated code reads it: 0 false,
+/// 1 true, 2 missing (also for a helper that panicked).
+fn answer(truth: std::thread::Result<Option<bool>>) -> u8 {
+    match truth {
+        Ok(Some(true)) => 1,
+        Ok(Some(false)) => 0,
+        _ => 2,
+    }
+}
+
+/// Truth of `value in set` for an inline set (`ip.country in ("KP",
+/// "IR")`): generated code passes the set's address, known when it was
+/// compiled, and the field's slot, so the test costs the set lookup and
+/// little else. 0 false, 1 true, 2 missing.
+///
+/// # Safety
+/// `set` points to a live [`SetData`] (the compiled program keeps the
+/// `Arc` it was taken from, INVARIANT SetsOutliveCode) and `value` to a
+/// live [`Value`] (a slot of the phase's inputs).
+#[allow(unsafe_code)]
+pub unsafe extern "C" fn kensa_jit_in_set(set: *const SetData, value: *const Value) -> u8 {
+    answer(catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: see the function's contract.
+        let (set, value) = unsafe { (&*set, &*value) };
+        interp::member(set, value)
+    })))
+}
+
+/// Truth of `value in list` for the declared list `list`: the list is read
+/// from the lists the environment lends (one bounds check), else asked of
+/// the environment. 0 false, 1 true, 2 missing.
+///
+/// # Safety
+/// `ctx` points to a live [`FallbackCtx`] and `value` to a live [`Value`]
+/// (a slot of the phase's inputs); the caller of the phase function keeps
+/// both alive for the call.
+#[allow(unsafe_code)]
+pub unsafe extern "C" fn kensa_jit_in_list(ctx: *const u8, list: u32, value: *const Value) -> u8 {
+    answer(catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: see the function's contract.
+        let (ctx, value) = unsafe { (&*(ctx.cast::<FallbackCtx<'_>>()), &*value) };
+        match ctx.lists.and_then(|lists| lists.get(list as usize)) {
+            Some(set) => interp::member(set, value),
+            None => interp::member(ctx.env.list(ListId(list)), value),
+        }
+    })))
 }
 
 /// Truth of the string test `index`: 0 false, 1 true, 2 missing.
@@ -203,16 +254,11 @@ pub struct FallbackCtx<'a> {
 /// passes one that outlives the call).
 #[allow(unsafe_code)]
 pub unsafe extern "C" fn kensa_jit_predicate(ctx: *const u8, index: u32) -> u8 {
-    let answer = catch_unwind(AssertUnwindSafe(|| {
+    answer(catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: see the function's contract.
         let ctx = unsafe { &*(ctx.cast::<FallbackCtx<'_>>()) };
         ctx.predicates.get(index as usize)?.truth(ctx.env)
-    }));
-    match answer {
-        Ok(Some(true)) => 1,
-        Ok(Some(false)) => 0,
-        _ => 2,
-    }
+    })))
 }
 
 /// The signature of a compiled phase: reads its [`Inputs`] and writes, for
@@ -227,17 +273,12 @@ pub type PhaseFn = unsafe extern "C" fn(inputs: *const Inputs, ctx: *const u8, o
 /// passes one that outlives the call).
 #[allow(unsafe_code)]
 pub unsafe extern "C" fn kensa_jit_truth(ctx: *const u8, node: u32) -> u8 {
-    let answer = catch_unwind(AssertUnwindSafe(|| {
+    answer(catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: see the function's contract.
         let ctx = unsafe { &*(ctx.cast::<FallbackCtx<'_>>()) };
         let n = ctx.nodes.get(node as usize)?;
         interp::truth(n, ctx.env)
-    }));
-    match answer {
-        Ok(Some(true)) => 1,
-        Ok(Some(false)) => 0,
-        _ => 2,
-    }
+    })))
 }
 
 /// The number of the fallback subtree `node`, or NaN when missing (numbers

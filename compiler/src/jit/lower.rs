@@ -159,6 +159,10 @@ pub struct Helpers {
     pub int: FuncRef,
     /// `kensa_jit_predicate(ctx, index) -> u8`
     pub predicate: FuncRef,
+    /// `kensa_jit_in_set(set, value) -> u8`
+    pub in_set: FuncRef,
+    /// `kensa_jit_in_list(ctx, list, value) -> u8`
+    pub in_list: FuncRef,
 }
 
 /// The integer a load of `piece.len()` (1, 2, 4 or 8) bytes holding `piece`
@@ -831,8 +835,27 @@ impl Translator<'_, '_> {
         let unknown = self.b.ins().iconst(types::I8, 2);
         self.b.ins().brif(present, ask, &[], done, &[unknown.into()]);
         self.b.switch_to_block(ask);
-        let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
-        let call = self.b.ins().call(self.helpers.predicate, &[self.ctx, id]);
+        let call = match self.predicates.get(index) {
+            // The set lookup straight on the field's slot.
+            Some(Predicate::InSet { set, .. }) => {
+                // INVARIANT (SetsOutliveCode): the compiled program keeps
+                // this predicate, so the set's address is valid as long as
+                // the code.
+                let address = (Arc::as_ptr(set) as usize as u64).cast_signed();
+                let set = self.b.ins().iconst(self.ptr, address);
+                let value = self.b.ins().iadd_imm_s(base, i64::from(at));
+                self.b.ins().call(self.helpers.in_set, &[set, value])
+            }
+            Some(Predicate::InList { list, .. }) => {
+                let list = self.b.ins().iconst(types::I32, i64::from(list.0));
+                let value = self.b.ins().iadd_imm_s(base, i64::from(at));
+                self.b.ins().call(self.helpers.in_list, &[self.ctx, list, value])
+            }
+            _ => {
+                let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
+                self.b.ins().call(self.helpers.predicate, &[self.ctx, id])
+            }
+        };
         let asked = self.b.inst_results(call).first().copied().unwrap_or(unknown);
         self.b.ins().jump(done, &[asked.into()]);
         self.b.switch_to_block(done);

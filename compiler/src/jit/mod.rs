@@ -113,6 +113,8 @@ struct Builder {
     number: cranelift_module::FuncId,
     int: cranelift_module::FuncId,
     predicate: cranelift_module::FuncId,
+    in_set: cranelift_module::FuncId,
+    in_list: cranelift_module::FuncId,
     ptr: types::Type,
 }
 
@@ -130,6 +132,8 @@ impl Builder {
         jb.symbol("kensa_jit_number", abi::kensa_jit_number as *const u8);
         jb.symbol("kensa_jit_int", abi::kensa_jit_int as *const u8);
         jb.symbol("kensa_jit_predicate", abi::kensa_jit_predicate as *const u8);
+        jb.symbol("kensa_jit_in_set", abi::kensa_jit_in_set as *const u8);
+        jb.symbol("kensa_jit_in_list", abi::kensa_jit_in_list as *const u8);
         let mut module = JITModule::new(jb);
         let ptr = module.target_config().pointer_type();
 
@@ -147,8 +151,16 @@ impl Builder {
         let int = module.declare_function("kensa_jit_int", Linkage::Import, &int_sig).map_err(err)?;
         // Same C signature as the truth helper.
         let predicate = module.declare_function("kensa_jit_predicate", Linkage::Import, &truth_sig).map_err(err)?;
+        let mut in_set_sig = module.make_signature();
+        in_set_sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+        in_set_sig.returns.push(AbiParam::new(types::I8));
+        let in_set = module.declare_function("kensa_jit_in_set", Linkage::Import, &in_set_sig).map_err(err)?;
+        let mut in_list_sig = module.make_signature();
+        in_list_sig.params.extend([AbiParam::new(ptr), AbiParam::new(types::I32), AbiParam::new(ptr)]);
+        in_list_sig.returns.push(AbiParam::new(types::I8));
+        let in_list = module.declare_function("kensa_jit_in_list", Linkage::Import, &in_list_sig).map_err(err)?;
         let ctx = module.make_context();
-        Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, predicate, ptr })
+        Ok(Builder { module, ctx, fctx: FunctionBuilderContext::new(), truth, number, int, predicate, in_set, in_list, ptr })
     }
 
     /// The signature `(inputs, ctx, extra) -> returns`.
@@ -196,6 +208,8 @@ impl Builder {
                 number: self.module.declare_func_in_func(self.number, b.func),
                 int: self.module.declare_func_in_func(self.int, b.func),
                 predicate: self.module.declare_func_in_func(self.predicate, b.func),
+                in_set: self.module.declare_func_in_func(self.in_set, b.func),
+                in_list: self.module.declare_func_in_func(self.in_list, b.func),
             };
             let mut t = lower::Translator {
                 b: &mut b,
@@ -371,7 +385,7 @@ impl JitProgram {
                     Phase::One => fields.get(self.score_field.0 as usize).unwrap_or(&Value::Missing),
                     Phase::Two => env.field(self.score_field),
                 };
-                self.run_on(phase, env, Lent { fields, velocities, score }, out);
+                self.run_on(phase, env, Lent { fields, velocities, score, lists: env.lists() }, out);
             }
             _ => self.run_copied(phase, env, out),
         }
@@ -388,7 +402,7 @@ impl JitProgram {
         let velocities: Vec<Value> =
             (0..self.velocities).map(|i| env.velocity(crate::ir::VelocityId(u32::try_from(i).unwrap_or(u32::MAX))).clone()).collect();
         let score = env.field(self.score_field);
-        self.run_on(phase, env, Lent { fields: &fields, velocities: &velocities, score }, out);
+        self.run_on(phase, env, Lent { fields: &fields, velocities: &velocities, score, lists: env.lists() }, out);
     }
 
     /// Runs a phase reading the values `lent` in place. Inlined into
@@ -397,7 +411,7 @@ impl JitProgram {
     /// fixed costs.
     #[inline]
     fn run_on(&self, phase: Phase, env: &dyn Env, lent: Lent<'_>, out: &mut [u8]) {
-        let Lent { fields, velocities, score } = lent;
+        let Lent { fields, velocities, score, lists } = lent;
         debug_assert!(fields.len() >= self.fields && velocities.len() >= self.velocities);
         let inputs = Inputs {
             fields: fields.as_ptr(),
@@ -409,7 +423,7 @@ impl JitProgram {
             Phase::One => (self.phase_one, index_one),
             Phase::Two => (self.phase_two, index_two),
         };
-        let ctx = FallbackCtx { env, nodes: &self.fallback, predicates: &self.predicates };
+        let ctx = FallbackCtx { env, lists, nodes: &self.fallback, predicates: &self.predicates };
         if index.is_empty() {
             // SAFETY: `inputs` points to at least one value per field and per
             // velocity of the program (the INVARIANT on `Lent`) and a live score
@@ -477,6 +491,8 @@ struct Lent<'a> {
     velocities: &'a [Value],
     /// The event's score as this phase sees it.
     score: &'a Value,
+    /// The lists by id, when the environment lends them.
+    lists: Option<&'a [std::sync::Arc<crate::ir::SetData>]>,
 }
 
 /// Calls `f` with every `i` where `out[i] == 1` (a true rule after
