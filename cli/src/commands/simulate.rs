@@ -279,7 +279,39 @@ fn decoded_in_background(
         }
         let _ = tx.send(batch);
     });
-    rx.into_iter().flatten()
+    Prefetching { inner: rx.into_iter().flatten(), ahead: std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1) }
+}
+
+/// How many decoded events [`Prefetching`] holds ahead of the one deciding.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Decoded events, each started into the deciding core's cache before its
+/// turn: the slots two events ahead, then the strings one event ahead
+/// (their addresses are in the slots). A record arrives from the decoding
+/// thread's core, so without this every first read of it is a miss that
+/// waits; with it, the misses overlap with deciding the events before.
+struct Prefetching<I: Iterator<Item = Decoded>> {
+    inner: I,
+    ahead: std::collections::VecDeque<Decoded>,
+}
+
+impl<I: Iterator<Item = Decoded>> Iterator for Prefetching<I> {
+    type Item = Decoded;
+
+    fn next(&mut self) -> Option<Decoded> {
+        while self.ahead.len() <= PREFETCH_AHEAD {
+            let Some(item) = self.inner.next() else { break };
+            if let Ok((_, Ok(record))) = &item {
+                record.prefetch_slots();
+            }
+            self.ahead.push_back(item);
+        }
+        let item = self.ahead.pop_front()?;
+        if let Some(Ok((_, Ok(record)))) = self.ahead.get(1) {
+            record.prefetch_strings();
+        }
+        Some(item)
+    }
 }
 
 /// The history's lines ordered by event time, equal times (and lines whose

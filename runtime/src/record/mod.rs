@@ -28,6 +28,26 @@ impl Record {
         Record { slots: vec![Value::Missing; schema.fields().len()], layout: schema }
     }
 
+    /// Asks the processor to start loading the record's slots into its
+    /// cache, without waiting for them: a caller about to decide this
+    /// record after another (a replay) overlaps the cache misses of a
+    /// record decoded on another core with the work on the one before.
+    /// Changes nothing; only makes the next reads faster.
+    pub fn prefetch_slots(&self) {
+        prefetch_range(self.slots.as_ptr().cast::<u8>(), std::mem::size_of_val(self.slots.as_slice()));
+    }
+
+    /// As [`Record::prefetch_slots`], for the text of every string slot
+    /// (keys are hashed and compared by their text). Reads the slots, so
+    /// it is best called once [`Record::prefetch_slots`] had time to work.
+    pub fn prefetch_strings(&self) {
+        for v in &self.slots {
+            if let Value::Str(s) = v {
+                prefetch_range(s.as_ptr(), s.len());
+            }
+        }
+    }
+
     /// The schema the slots follow.
     pub fn schema(&self) -> &Arc<Schema> {
         &self.layout
@@ -685,4 +705,26 @@ fn has_list_fields(group: &Group) -> bool {
         Node::Field { ty, .. } => *ty == TypeName::StringList,
         Node::Group { group, .. } => has_list_fields(group),
     })
+}
+
+/// Hints the processor to load the cache lines of `len` bytes at `start`
+/// (no effect where there is no such hint).
+#[allow(unsafe_code)]
+fn prefetch_range(start: *const u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const LINE: usize = 64;
+        let mut offset = 0;
+        while offset < len {
+            // SAFETY: SSE is part of every x86-64 processor (the target's
+            // baseline), and a prefetch reads nothing and never faults,
+            // whatever the address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(start.wrapping_add(offset).cast::<i8>());
+            }
+            offset += LINE;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, len);
 }
