@@ -233,8 +233,12 @@ pub struct Translator<'a, 'b> {
     pub helpers: &'a Helpers,
     /// The input pointers (see `abi::Inputs`).
     pub bases: Bases,
-    /// The helpers' context (the function's second parameter).
+    /// The helpers' context (the function's second parameter); read it
+    /// through [`Translator::ctx`].
     pub ctx: Ssa,
+    /// Whether the function passes its context to a helper: a phase whose
+    /// code does not is called without one (see `JitProgram::run`).
+    pub uses_ctx: bool,
     /// The pointer type.
     pub ptr: types::Type,
     /// String fields' texts loaded at the function's entry, by field and
@@ -252,6 +256,13 @@ pub struct Translator<'a, 'b> {
 }
 
 impl Translator<'_, '_> {
+    /// The helpers' context, for a helper call: notes that the function
+    /// uses it.
+    fn ctx(&mut self) -> Ssa {
+        self.uses_ctx = true;
+        self.ctx
+    }
+
     fn zero(&mut self, kind: Kind) -> Ssa {
         match kind {
             Kind::F64 => self.b.ins().f64const(0.0),
@@ -835,25 +846,36 @@ impl Translator<'_, '_> {
         let unknown = self.b.ins().iconst(types::I8, 2);
         self.b.ins().brif(present, ask, &[], done, &[unknown.into()]);
         self.b.switch_to_block(ask);
-        let call = match self.predicates.get(index) {
+        // What the test needs, copied out of the program's string tests.
+        enum Test {
+            Set(i64),
+            List(u32),
+            Other,
+        }
+        let test = match self.predicates.get(index) {
+            // INVARIANT (SetsOutliveCode): the compiled program keeps this
+            // predicate, so the set's address is valid as long as the code.
+            Some(Predicate::InSet { set, .. }) => Test::Set((Arc::as_ptr(set) as usize as u64).cast_signed()),
+            Some(Predicate::InList { list, .. }) => Test::List(list.0),
+            _ => Test::Other,
+        };
+        let call = match test {
             // The set lookup straight on the field's slot.
-            Some(Predicate::InSet { set, .. }) => {
-                // INVARIANT (SetsOutliveCode): the compiled program keeps
-                // this predicate, so the set's address is valid as long as
-                // the code.
-                let address = (Arc::as_ptr(set) as usize as u64).cast_signed();
+            Test::Set(address) => {
                 let set = self.b.ins().iconst(self.ptr, address);
                 let value = self.b.ins().iadd_imm_s(base, i64::from(at));
                 self.b.ins().call(self.helpers.in_set, &[set, value])
             }
-            Some(Predicate::InList { list, .. }) => {
-                let list = self.b.ins().iconst(types::I32, i64::from(list.0));
+            Test::List(list) => {
+                let ctx = self.ctx();
+                let list = self.b.ins().iconst(types::I32, i64::from(list));
                 let value = self.b.ins().iadd_imm_s(base, i64::from(at));
-                self.b.ins().call(self.helpers.in_list, &[self.ctx, list, value])
+                self.b.ins().call(self.helpers.in_list, &[ctx, list, value])
             }
-            _ => {
+            Test::Other => {
+                let ctx = self.ctx();
                 let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
-                self.b.ins().call(self.helpers.predicate, &[self.ctx, id])
+                self.b.ins().call(self.helpers.predicate, &[ctx, id])
             }
         };
         let asked = self.b.inst_results(call).first().copied().unwrap_or(unknown);
@@ -864,19 +886,20 @@ impl Translator<'_, '_> {
 
     /// Hands `node` to the interpreter through a helper.
     fn fallback(&mut self, node: &Node, want: Kind) -> Val {
+        let ctx = self.ctx();
         let index = self.fallback.len();
         self.fallback.push(node.clone());
         let id = self.b.ins().iconst(types::I32, i64::try_from(index).unwrap_or(i64::MAX));
         match want {
             Kind::Bool => {
-                let call = self.b.ins().call(self.helpers.truth, &[self.ctx, id]);
+                let call = self.b.ins().call(self.helpers.truth, &[ctx, id]);
                 let answer = self.b.inst_results(call).first().copied().unwrap_or(id);
                 let missing = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 2);
                 let v = self.b.ins().icmp_imm_u(IntCC::Equal, answer, 1);
                 Val { v, missing }
             }
             Kind::F64 => {
-                let call = self.b.ins().call(self.helpers.number, &[self.ctx, id]);
+                let call = self.b.ins().call(self.helpers.number, &[ctx, id]);
                 let v = self.b.inst_results(call).first().copied().unwrap_or(id);
                 // NaN (unordered with itself) means missing.
                 let missing = self.b.ins().fcmp(FloatCC::Unordered, v, v);
@@ -885,7 +908,7 @@ impl Translator<'_, '_> {
             Kind::I64 => {
                 let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
                 let out = self.b.ins().stack_addr(self.ptr, slot, 0);
-                let call = self.b.ins().call(self.helpers.int, &[self.ctx, id, out]);
+                let call = self.b.ins().call(self.helpers.int, &[ctx, id, out]);
                 let present = self.b.inst_results(call).first().copied().unwrap_or(id);
                 let v = self.b.ins().stack_load(self.ptr, types::I64, slot, 0);
                 let missing = self.b.ins().bxor_imm_u(present, 1);

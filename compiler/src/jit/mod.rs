@@ -63,6 +63,12 @@ pub struct JitProgram {
     /// not run at all (a stateless rule set that reads `score` everywhere
     /// has an empty phase 1).
     has_rules: [bool; 2],
+    /// Per phase: whether its function passes the helpers' context to a
+    /// helper. One that does not is called with a null context
+    /// (INVARIANT NoCtxNoRead: generated code only hands the context to
+    /// helpers, never reads it), so a phase of comparisons alone does not
+    /// pay for building one.
+    uses_ctx: [bool; 2],
     /// The field a phase's score replaces.
     score_field: crate::schema::FieldId,
     /// How many values generated code reads from `Inputs::fields` (the
@@ -181,8 +187,9 @@ impl Builder {
         program: &Program,
         shared: &mut Shared,
         body: impl FnOnce(&mut lower::Translator<'_, '_>, Ssa) -> Result<(), JitError>,
-    ) -> Result<cranelift_module::FuncId, JitError> {
+    ) -> Result<(cranelift_module::FuncId, bool), JitError> {
         let id = self.module.declare_function(name, Linkage::Local, &sig).map_err(err)?;
+        let uses_ctx;
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
         {
@@ -219,18 +226,20 @@ impl Builder {
                 helpers: &helpers,
                 bases,
                 ctx: cx,
+                uses_ctx: false,
                 ptr: self.ptr,
                 preloaded: std::collections::HashMap::new(),
                 shared_answers: std::collections::HashMap::new(),
                 assume_present: false,
             };
             body(&mut t, extra)?;
+            uses_ctx = t.uses_ctx;
             b.seal_all_blocks();
             b.finalize(self.module.target_config());
         }
         self.module.define_function(id, &mut self.ctx).map_err(err)?;
         self.module.clear_context(&mut self.ctx);
-        Ok(id)
+        Ok((id, uses_ctx))
     }
 }
 
@@ -243,13 +252,14 @@ impl JitProgram {
         let mut shared = Shared { fallback: Vec::new(), predicates: Vec::new() };
         let phases = [Phase::One, Phase::Two];
         let mut phase_ids = Vec::new();
+        let mut phase_uses_ctx = Vec::new();
         let mut indexed: Vec<(usize, index::Guarded)> = Vec::new();
         for (n, phase) in phases.into_iter().enumerate() {
             let in_phase = |i: usize| program.rules.get(i).is_some_and(|r| r.phase == phase && r.enabled);
             let (rest, guarded) = index::plan(program, in_phase);
             indexed.extend(guarded.into_iter().map(|g| (n, g)));
             let sig = bld.signature(Some(bld.ptr), None);
-            let id = bld.define(&format!("phase_{}", n + 1), sig, program, &mut shared, |t, out| {
+            let (id, uses_ctx) = bld.define(&format!("phase_{}", n + 1), sig, program, &mut shared, |t, out| {
                 let conditions = || rest.iter().filter_map(|&i| program.rules.get(i)).map(|r| &r.when);
                 t.preload_strings(conditions());
                 t.share_predicates(conditions());
@@ -285,12 +295,13 @@ impl JitProgram {
                 rules(t)
             })?;
             phase_ids.push(id);
+            phase_uses_ctx.push(uses_ctx);
         }
 
         let mut chunk_ids = Vec::new();
         for (c, rules) in indexed.chunks(CHUNK_RULES).enumerate() {
             let sig = bld.signature(Some(types::I32), Some(types::I8));
-            let id = bld.define(&format!("chunk_{c}"), sig, program, &mut shared, |t, local| {
+            let (id, _) = bld.define(&format!("chunk_{c}"), sig, program, &mut shared, |t, local| {
                 let blocks: Vec<_> = rules.iter().map(|_| t.b.create_block()).collect();
                 let otherwise = t.b.create_block();
                 let default_call = t.b.func.dfg.block_call(otherwise, &[]);
@@ -342,6 +353,7 @@ impl JitProgram {
             }
         }
         let has_rules = phases.map(|phase| program.rules.iter().any(|r| r.phase == phase && r.enabled));
+        let uses_ctx = [0, 1].map(|n| phase_uses_ctx.get(n).copied().unwrap_or(true));
         Ok(JitProgram {
             module: Mutex::new(Some(bld.module)),
             phase_one,
@@ -349,6 +361,7 @@ impl JitProgram {
             chunks,
             index,
             has_rules,
+            uses_ctx,
             score_field: program.score_field,
             fields: program.schema.fields().len(),
             velocities: program.velocities.len(),
@@ -419,10 +432,17 @@ impl JitProgram {
             score,
         };
         let [index_one, index_two] = &self.index;
-        let (f, index) = match phase {
-            Phase::One => (self.phase_one, index_one),
-            Phase::Two => (self.phase_two, index_two),
+        let [ctx_one, ctx_two] = self.uses_ctx;
+        let (f, index, uses_ctx) = match phase {
+            Phase::One => (self.phase_one, index_one, ctx_one),
+            Phase::Two => (self.phase_two, index_two, ctx_two),
         };
+        if index.is_empty() && !uses_ctx {
+            // SAFETY: as below; the code never touches the null context
+            // (NoCtxNoRead).
+            unsafe { f(&raw const inputs, std::ptr::null(), out.as_mut_ptr()) };
+            return;
+        }
         let ctx = FallbackCtx { env, lists, nodes: &self.fallback, predicates: &self.predicates };
         if index.is_empty() {
             // SAFETY: `inputs` points to at least one value per field and per
@@ -597,6 +617,21 @@ mod tests {
         let mut padded = values[..2].to_vec();
         padded.resize(values.len(), Value::Missing);
         assert_eq!(answers(&Fields { values: values[..2].to_vec(), lend: true }), answers(&Fields { values: padded, lend: true }));
+    }
+
+    #[test]
+    fn a_phase_is_called_without_a_context_only_when_no_helper_needs_one() {
+        let compiled = |src: &str| JitProgram::compile(&crate::lower::lower(&crate::compile_source(src).unwrap())).unwrap();
+        // Comparisons only, native string equality included; a set lookup
+        // gets its set's address, not the context.
+        let native = compiled(r#"ruleset t { rule a -> block when amount > 1000 and currency == "JPY" and currency in ("JPY", "USD") }"#);
+        assert_eq!(native.uses_ctx, [false, false]);
+        // A declared list is found through the context, and so is a
+        // subtree the interpreter evaluates (a regex).
+        let listed = compiled(r#"ruleset t { list bins: string rule a -> block when card.bin in bins }"#);
+        assert_eq!(listed.uses_ctx, [true, false]);
+        let fallback = compiled(r#"ruleset t { rule a -> alert when matches(customer.id, "^a") and score > 1 }"#);
+        assert_eq!(fallback.uses_ctx, [false, true]);
     }
 
     #[test]
