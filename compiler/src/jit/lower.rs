@@ -360,6 +360,10 @@ impl Translator<'_, '_> {
                 let never = self.flag(false);
                 Val { v, missing: never }
             }
+            Node::Call(call) if matches!(call.func, Builtin::Hour | Builtin::Weekday) => match call.args.first() {
+                Some(t) => self.local_time(call.func, t, call.offset_minutes),
+                None => self.missing_of(Kind::F64),
+            },
             Node::Call(call) => {
                 let args: Vec<Val> = call.args.iter().map(|a| self.value(a, Kind::F64)).collect();
                 let (Some(first), second) = (args.first().copied(), args.get(1).copied()) else {
@@ -377,6 +381,44 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// `hour(t, offset)` or `weekday(t, offset)` in generated code, exactly
+    /// as the interpreter computes them: the local time is `t` plus the
+    /// offset (missing when that overflows), the hour is the local
+    /// milliseconds of the day (`rem_euclid`) over an hour, the weekday
+    /// counts from Monday 1 (1970-01-01, day 0, was a Thursday).
+    fn local_time(&mut self, func: Builtin, t: &Node, offset_minutes: i32) -> Val {
+        const DAY_MS: i64 = 86_400_000;
+        let t = self.value(t, Kind::I64);
+        let offset = self.b.ins().iconst(types::I64, i64::from(offset_minutes) * 60_000);
+        let (local, overflow) = self.b.ins().sadd_overflow(t.v, offset);
+        let missing = self.b.ins().bor(t.missing, overflow);
+        // Division by a positive constant never traps.
+        let q = self.b.ins().sdiv_imm_s(local, DAY_MS);
+        let r = self.b.ins().srem_imm_s(local, DAY_MS);
+        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+        let n = match func {
+            Builtin::Hour => {
+                // The milliseconds of the day, made non-negative.
+                let wrapped = self.b.ins().iadd_imm_s(r, DAY_MS);
+                let of_day = self.b.ins().select(negative, wrapped, r);
+                self.b.ins().sdiv_imm_s(of_day, 3_600_000)
+            }
+            _ => {
+                // Days since the epoch, rounded down; then Monday is 1.
+                let earlier = self.b.ins().iadd_imm_s(q, -1);
+                let days = self.b.ins().select(negative, earlier, q);
+                let shifted = self.b.ins().iadd_imm_s(days, 3);
+                let m = self.b.ins().srem_imm_s(shifted, 7);
+                let m_negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, m, 0);
+                let m_wrapped = self.b.ins().iadd_imm_s(m, 7);
+                let of_week = self.b.ins().select(m_negative, m_wrapped, m);
+                self.b.ins().iadd_imm_s(of_week, 1)
+            }
+        };
+        let v = self.b.ins().fcvt_from_sint(types::F64, n);
+        Val { v, missing }
+    }
+
     /// True when `node` is compiled natively (its children may still fall back).
     fn is_native(&self, node: &Node) -> bool {
         let native_kind = |n: &Node| matches!(kind_of(self.program, n), NodeKind::Native(_) | NodeKind::Missing);
@@ -386,7 +428,12 @@ impl Translator<'_, '_> {
             Node::Compare(_, a, b) => native_kind(a) && native_kind(b),
             Node::Between(x, lo, hi) => native_kind(x) && native_kind(lo) && native_kind(hi),
             Node::Is(x, _) => native_kind(x),
-            Node::Call(c) => matches!(c.func, Builtin::Abs | Builtin::Min | Builtin::Max),
+            Node::Call(c) => match c.func {
+                Builtin::Abs | Builtin::Min | Builtin::Max => true,
+                // Of a timestamp, as the type checker guarantees.
+                Builtin::Hour | Builtin::Weekday => c.args.first().is_some_and(|t| kind_of(self.program, t) == NodeKind::Native(Kind::I64)),
+                _ => false,
+            },
             Node::InList(..) | Node::InSet(..) => false,
         }
     }

@@ -620,6 +620,46 @@ mod tests {
     }
 
     #[test]
+    fn hour_and_weekday_in_generated_code_agree_with_the_interpreter() {
+        let offsets = ["Z", "+09:00", "-05:30", "+14:00", "-12:00"];
+        let mut src = String::from("ruleset t {\n  field custom.t: timestamp\n");
+        for (o, off) in offsets.iter().enumerate() {
+            for k in 0..24 {
+                src.push_str(&format!("  rule h{o}_{k} -> alert when hour(custom.t, \"{off}\") == {k}\n"));
+            }
+            for k in 1..=7 {
+                src.push_str(&format!("  rule w{o}_{k} -> alert when weekday(custom.t, \"{off}\") == {k}\n"));
+            }
+            src.push_str(&format!("  rule m{o} -> alert when hour(custom.t, \"{off}\") is missing or weekday(custom.t, \"{off}\") is missing\n"));
+        }
+        src.push('}');
+        let program = crate::lower::lower(&crate::compile_source(&src).unwrap());
+        let jit = JitProgram::compile(&program).unwrap();
+        assert_eq!(jit.fallback_count(), 0, "hour and weekday are compiled, not handed to the interpreter");
+        let slot = program.schema.lookup("custom.t").unwrap().0 .0 as usize;
+        let day = 86_400_000i64;
+        let mut times = vec![0, -1, 1, -day, -day - 1, -day + 1, day - 1, 1_767_225_600_000, -3_600_000 * 5 + 1, i64::MAX, i64::MIN];
+        times.extend([i64::MAX - 1_000, i64::MIN + 1_000, i64::MAX - 50_400_000, i64::MIN + 43_200_000]);
+        times.extend((0..200i64).map(|i| (i * 7_919_333_331).wrapping_mul(if i % 2 == 0 { 1 } else { -1 })));
+        let n = program.rules.len();
+        for t in times {
+            let mut values = vec![Value::Missing; program.schema.fields().len()];
+            values[slot] = Value::Timestamp(t);
+            let env = Fields { values, lend: true };
+            let mut out = vec![9u8; n];
+            jit.run(Phase::One, &env, &mut out, n);
+            for (i, rule) in program.rules.iter().enumerate() {
+                let expected = match crate::interp::truth(&rule.when, &env) {
+                    Some(true) => 1,
+                    Some(false) => 0,
+                    None => 2,
+                };
+                assert_eq!(out[i], expected, "{} at {t}", rule.id);
+            }
+        }
+    }
+
+    #[test]
     fn a_phase_is_called_without_a_context_only_when_no_helper_needs_one() {
         let compiled = |src: &str| JitProgram::compile(&crate::lower::lower(&crate::compile_source(src).unwrap())).unwrap();
         // Comparisons only, native string equality included; a set lookup
