@@ -37,10 +37,11 @@ pub struct Counters {
     pub rule_hits: BTreeMap<String, u64>,
 }
 
-/// One version's counts.
+/// One version's counts. Every decision has exactly one outcome, so the
+/// number of decisions is the sum of the outcome counts (one atomic
+/// increment a decision fewer, and a snapshot never sees the two disagree).
 #[derive(Debug)]
 pub(crate) struct VersionCounters {
-    decisions: AtomicU64,
     /// By outcome rank; the last one is `none`.
     outcomes: Box<[AtomicU64]>,
     /// By rule index.
@@ -50,7 +51,6 @@ pub(crate) struct VersionCounters {
 impl VersionCounters {
     pub(crate) fn new(outcomes: usize, rules: usize) -> VersionCounters {
         VersionCounters {
-            decisions: AtomicU64::new(0),
             outcomes: (0..=outcomes).map(|_| AtomicU64::new(0)).collect(),
             rules: (0..rules).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -59,7 +59,6 @@ impl VersionCounters {
     /// Counts one decision: its outcome rank (`None` for `none`) and the
     /// indices of its matched rules.
     pub(crate) fn count(&self, outcome: Option<usize>, matched: &[usize]) {
-        self.decisions.fetch_add(1, Relaxed);
         let none = self.outcomes.len().saturating_sub(1);
         if let Some(c) = self.outcomes.get(outcome.unwrap_or(none)) {
             c.fetch_add(1, Relaxed);
@@ -73,10 +72,10 @@ impl VersionCounters {
 
     /// Adds these counts to `into`, by outcome name and rule id.
     fn add_to(&self, program: &Program, outcome_names: &[Arc<str>], into: &mut Totals) {
-        into.decisions += self.decisions.load(Relaxed);
         let none = kensa_compiler::outcomes::NONE_OUTCOME.0;
         for (rank, c) in self.outcomes.iter().enumerate() {
             let n = c.load(Relaxed);
+            into.decisions += n;
             if n > 0 {
                 let name = outcome_names.get(rank).map_or(none, |s| &**s);
                 *into.outcomes.entry(name.to_string()).or_default() += n;
