@@ -11,7 +11,7 @@ use crate::store::{HeldKeys, KeyRequest};
 use crate::velocity::{aggregate, Key, KeyPart, ValueSource, Window};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
-use kensa_compiler::ir::{ListId, Program, Read, SetData, VelocityId};
+use kensa_compiler::ir::{ListId, Node, Program, Read, SetData, VelocityId};
 use kensa_compiler::jit::JitProgram;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
@@ -124,7 +124,7 @@ impl Scratch {
         self.qualifies.clear();
         self.ofs.clear();
         self.velocities.clear();
-        self.velocities.resize(d.program.velocities.len(), Value::Missing);
+        self.velocities.resize_with(d.program.velocities.len(), Value::default);
         self.matched.clear();
     }
 }
@@ -187,7 +187,12 @@ pub(crate) fn evaluate(
     for v in &program.velocities {
         if s.key_ok.get(v.key_group).copied().unwrap_or(false) {
             s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
-            s.ofs.push(v.of.as_ref().map_or(Value::Missing, |e| interp::eval(e, &base)));
+            s.ofs.push(match &v.of {
+                None => Value::Missing,
+                // Most velocities record a field: copied without a walk.
+                Some(Node::Field(f)) => base.field(*f).clone(),
+                Some(e) => interp::eval(e, &base),
+            });
         } else {
             s.qualifies.push(false);
             s.ofs.push(Value::Missing);
