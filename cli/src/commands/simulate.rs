@@ -286,8 +286,9 @@ fn decoded_in_background(
 const PREFETCH_AHEAD: usize = 4;
 
 /// Decoded events, each started into the deciding core's cache before its
-/// turn: the slots two events ahead, then the strings one event ahead
-/// (their addresses are in the slots). A record arrives from the decoding
+/// turn: the slots [`PREFETCH_AHEAD`] events ahead, then the strings two
+/// events ahead (their addresses are in the slots, which have arrived by
+/// then). A record arrives from the decoding
 /// thread's core, so without this every first read of it is a miss that
 /// waits; with it, the misses overlap with deciding the events before.
 struct Prefetching<I: Iterator<Item = Decoded>> {
