@@ -34,11 +34,13 @@ pub enum Source {
     Velocity(VelocityId),
 }
 
-/// A string test on one field that generated code asks for through
-/// [`kensa_jit_predicate`] when (and only when) evaluation reaches it: the
-/// common string conditions of fraud rules (`currency == "JPY"`,
-/// `card.bin in prepaid_bins`, `ip.country in ("KP", "IR")`) cost a
-/// comparison or one lookup each, not a walk of the interpreter.
+/// A string test on one field that generated code asks for when (and only
+/// when) evaluation reaches it: the common string conditions of fraud rules
+/// (`currency == "JPY"`, `card.bin in prepaid_bins`, `ip.country in ("KP",
+/// "IR")`) cost a comparison or one lookup each, not a walk of the
+/// interpreter. A list test calls [`kensa_jit_in_list`], an inline set
+/// [`kensa_jit_in_set`], an equality too long to compare in place
+/// [`kensa_jit_predicate`]; [`Predicate::truth`] is the meaning of each.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Predicate {
     /// `field == value`, or `!=` when `negate`.
