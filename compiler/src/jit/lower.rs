@@ -234,7 +234,7 @@ pub struct Translator<'a, 'b> {
     /// The input pointers (see `abi::Inputs`).
     pub bases: Bases,
     /// The helpers' context (the function's second parameter); read it
-    /// through [`Translator::ctx`].
+    /// through `Translator::ctx`.
     pub ctx: Ssa,
     /// Whether the function passes its context to a helper: a phase whose
     /// code does not is called without one (see `JitProgram::run`).
