@@ -549,7 +549,7 @@ impl Translator<'_, '_> {
 
     /// Loads, once and before any rule, the text of every string field
     /// that `conditions` compare natively with a constant (`field == "..."`,
-    /// see [`Translator::str_eq`]), for each length those constants have:
+    /// see `Translator::str_eq`), for each length those constants have:
     /// one test of the field's tag and length, then its pieces, all under
     /// one branch. Rules comparing the same field with other constants of
     /// that length (`currency == "JPY"`, `currency == "USD"`, ...) then
@@ -600,7 +600,7 @@ impl Translator<'_, '_> {
     /// place (`card.country in ("JPN", ...)` in four rules, as `in` and `not
     /// in`) a stack byte for its answer, set to "not asked" here: the first
     /// use reached asks the helper and keeps the answer, the others read it
-    /// ([`Translator::predicate`]). A place may sit behind a short-circuit,
+    /// (`Translator::predicate`). A place may sit behind a short-circuit,
     /// so which use comes first is only known when the code runs. Call it
     /// at the entry block.
     pub fn share_predicates<'n>(&mut self, conditions: impl IntoIterator<Item = &'n Node>) {
