@@ -393,7 +393,6 @@ impl Translator<'_, '_> {
         let (local, overflow) = self.b.ins().sadd_overflow(t.v, offset);
         let missing = self.b.ins().bor(t.missing, overflow);
         // Division by a positive constant never traps.
-        let q = self.b.ins().sdiv_imm_s(local, DAY_MS);
         let r = self.b.ins().srem_imm_s(local, DAY_MS);
         let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
         let n = match func {
@@ -405,6 +404,7 @@ impl Translator<'_, '_> {
             }
             _ => {
                 // Days since the epoch, rounded down; then Monday is 1.
+                let q = self.b.ins().sdiv_imm_s(local, DAY_MS);
                 let earlier = self.b.ins().iadd_imm_s(q, -1);
                 let days = self.b.ins().select(negative, earlier, q);
                 let shifted = self.b.ins().iadd_imm_s(days, 3);
