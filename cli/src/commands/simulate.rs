@@ -158,8 +158,9 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     // A baseline of another schema decodes each line itself: only then are
     // the lines kept after decoding.
     let keep_lines = baseline.as_ref().is_some_and(|b| b.active().schema() != candidate.active().schema());
-    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)), keep_lines);
-    let streamed = replay(&setup, candidate, baseline, &mut labels, stream);
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel();
+    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)), keep_lines, spent_rx);
+    let streamed = replay(&setup, candidate, baseline, &mut labels, stream, spent_tx);
     let run = match streamed {
         Ok(run) => run,
         Err(Stop::Exit(code)) => return Err(code),
@@ -179,8 +180,9 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             let next_line: NextLine = Box::new(move |line: &mut Vec<u8>| {
                 Ok(ordered.next().map(|l| *line = l).is_some())
             });
-            let stream = decoded_in_background(candidate.active(), next_line, keep_lines);
-            match replay(&setup, candidate, baseline, &mut labels, stream) {
+            let (spent_tx, spent_rx) = std::sync::mpsc::channel();
+            let stream = decoded_in_background(candidate.active(), next_line, keep_lines, spent_rx);
+            match replay(&setup, candidate, baseline, &mut labels, stream, spent_tx) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
                 Err(Stop::OutOfOrder) => return Err(EXIT_USAGE),
@@ -252,10 +254,18 @@ type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::E
 /// Lines decoded on a second thread, in order, while the caller decides on
 /// its own: decoding is a third of the work and needs no shared state. The
 /// thread stops when the caller drops the iterator.
+///
+/// Decided records come back through `spent` and are freed on this thread,
+/// which allocated them: the allocator then reuses their memory at once.
+/// Freed on another thread, each block went on a list this thread collects
+/// only now and then, so decoding kept taking fresh pages (thousands of
+/// page faults a replay) and the freeing thread paid for the cross-thread
+/// frees besides.
 fn decoded_in_background(
     version: std::sync::Arc<kensa_runtime::Deployment>,
     mut next_line: NextLine,
     keep_lines: bool,
+    spent: std::sync::mpsc::Receiver<Vec<Record>>,
 ) -> impl Iterator<Item = Decoded> {
     const BATCH: usize = 1024;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
@@ -263,6 +273,12 @@ fn decoded_in_background(
         let mut batch = Vec::with_capacity(BATCH);
         let mut line = Vec::new();
         loop {
+            // Once a batch, free what the sink sent back.
+            if batch.is_empty() {
+                while let Ok(records) = spent.try_recv() {
+                    drop(records);
+                }
+            }
             let item = match next_line(&mut line) {
                 Ok(false) => break,
                 Ok(true) => Ok((keep_lines.then(|| line.clone()), version.decoder().decode_bytes(&line))),
@@ -352,8 +368,9 @@ struct Setup {
 struct Reported {
     row: Replayed,
     baseline: Option<Decision>,
-    /// The decided record, dropped by the sink's thread: freeing its
-    /// strings is work the deciding thread need not wait for.
+    /// The decided record, sent back by the sink to the decoding thread,
+    /// which frees it (see `decoded_in_background`): freeing its strings
+    /// is work the deciding thread need not wait for.
     record: Record,
 }
 
@@ -366,13 +383,26 @@ struct Sink {
     /// The row being written, its strings reused from row to row.
     row: [String; 11],
     out: PathBuf,
+    /// Decided records, going back to the decoding thread in batches of
+    /// [`Sink::SPENT_BATCH`] to be freed there.
+    spent: Vec<Record>,
+    /// Where they go; once the decoding thread has ended, a batch is
+    /// freed here instead (the send fails and drops it).
+    spent_tx: std::sync::mpsc::Sender<Vec<Record>>,
 }
 
 impl Sink {
+    /// How many decided records go back to the decoding thread at a time.
+    const SPENT_BATCH: usize = 256;
+
     fn take(&mut self, r: Reported) -> Result<(), Stop> {
         let Reported { row, baseline, record } = r;
-        // Freed here, on the sink's thread.
-        drop(record);
+        self.spent.push(record);
+        if self.spent.len() == Self::SPENT_BATCH {
+            let spent = std::mem::replace(&mut self.spent, Vec::with_capacity(Self::SPENT_BATCH));
+            // A failed send drops the batch here: still freed.
+            let _ = self.spent_tx.send(spent);
+        }
         self.tally.add(&row);
         if let (Some((btally, cmp)), Some(bd)) = (self.base.as_mut(), baseline) {
             let brow = Replayed { decision: bd, ..row.clone() };
@@ -441,6 +471,7 @@ fn replay(
     baseline: Option<Engine>,
     labels: &mut Labels,
     lines: impl Iterator<Item = Decoded>,
+    spent_tx: std::sync::mpsc::Sender<Vec<Record>>,
 ) -> Result<Run, Stop> {
     let file = std::fs::File::create(&setup.out).map_err(|e| csv_failed(&setup.out, &e))?;
     let mut csv = csv::WriterBuilder::new()
@@ -457,6 +488,8 @@ fn replay(
         csv,
         row: Default::default(),
         out: setup.out.clone(),
+        spent: Vec::with_capacity(Sink::SPENT_BATCH),
+        spent_tx,
     };
     let (counted, sink) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Reported>>(8);

@@ -714,13 +714,19 @@ fn prefetch_range(start: *const u8, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         const LINE: usize = 64;
+        // From the line holding the first byte to the one holding the
+        // last (stepping from `start` itself misses the last line when
+        // `start` is not at a line's beginning).
+        let misalign = start.addr() % LINE;
+        let first = start.wrapping_sub(misalign);
+        let len = len + misalign;
         let mut offset = 0;
         while offset < len {
             // SAFETY: SSE is part of every x86-64 processor (the target's
             // baseline), and a prefetch reads nothing and never faults,
             // whatever the address.
             unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(start.wrapping_add(offset).cast::<i8>());
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(first.wrapping_add(offset).cast::<i8>());
             }
             offset += LINE;
         }
