@@ -97,7 +97,7 @@ pub(crate) struct Scratch {
     /// Per velocity: the value it would record (`of`).
     ofs: Vec<Value>,
     /// Per velocity: its value for this event.
-    pub(crate) velocities: Vec<Value>,
+    velocities: Vec<Value>,
     /// Per binding: (lane, lane window, velocity whose value it records,
     /// or none for a missing value) to record, for a writable binding: the
     /// value is moved out of `ofs` when the event is recorded, not copied.
@@ -111,8 +111,7 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    /// Sizes and clears the buffers for one decision on `d`.
-    pub(crate) fn prepare(&mut self, d: &Deployment) {
+    fn prepare(&mut self, d: &Deployment) {
         let groups = d.program.key_groups.len();
         self.keys.resize_with(groups, Vec::new);
         self.key_ok.resize(groups, false);
@@ -153,44 +152,8 @@ pub(crate) fn evaluate(
     explain: bool,
     s: &mut Scratch,
 ) -> Decision {
-    s.prepare(d);
-    read_velocities(d, lists, record, recording, Bindings::All, s);
-    let velocities = std::mem::take(&mut s.velocities);
-    let decision = run_rules(d, lists, record, &velocities, score, explain, s);
-    s.velocities = velocities;
-    decision
-}
-
-/// Which of a deployment's bindings [`read_velocities`] reads.
-#[derive(Clone, Copy)]
-pub(crate) enum Bindings<'a> {
-    /// Every binding: a whole decision.
-    All,
-    /// These binding indices: one step of a pipeline (see `crate::pipeline`).
-    Only(&'a [usize]),
-}
-
-impl Bindings<'_> {
-    fn has(self, b: usize) -> bool {
-        match self {
-            Bindings::All => true,
-            Bindings::Only(list) => list.contains(&b),
-        }
-    }
-}
-
-/// Reads the velocities of the chosen bindings into `s.velocities` (the
-/// others stay missing; `lists` serve the velocities' `where` and `of`) and, with [`Recording::WithReads`], records the
-/// event into their windows. `s` must have been prepared for `d`.
-pub(crate) fn read_velocities(
-    d: &Deployment,
-    lists: &[Arc<SetData>],
-    record: &Record,
-    recording: Recording,
-    chosen: Bindings<'_>,
-    s: &mut Scratch,
-) {
     let program = &d.program;
+    s.prepare(d);
     s.time = match record.get(program.event_time_field) {
         Value::Timestamp(t) => Some(*t),
         _ => None,
@@ -202,17 +165,13 @@ pub(crate) fn read_velocities(
         score_field: program.score_field,
         score: record.get(program.score_field),
     };
-    let group_chosen = |g: usize| d.bindings.iter().enumerate().any(|(b, binding)| binding.key_group == g && chosen.has(b));
 
-    // Each chosen key group's key, built once; incomplete when a key field
-    // is missing or the event has no time.
+    // Each key group's key, built once; incomplete when a key field is
+    // missing or the event has no time.
     for (g, fields) in program.key_groups.iter().enumerate() {
         let (Some(parts), Some(ok)) = (s.keys.get_mut(g), s.key_ok.get_mut(g)) else { continue };
         parts.clear();
-        *ok = s.time.is_some() && group_chosen(g);
-        if !*ok {
-            continue;
-        }
+        *ok = s.time.is_some();
         for f in fields {
             match KeyPart::of(record.get(*f)) {
                 Some(p) => parts.push(p),
@@ -224,7 +183,7 @@ pub(crate) fn read_velocities(
         }
     }
     // What each velocity would record; nothing for one whose key is
-    // incomplete or not chosen (it reads missing and records nothing).
+    // incomplete (it reads missing and records nothing).
     for v in &program.velocities {
         if s.key_ok.get(v.key_group).copied().unwrap_or(false) {
             s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
@@ -249,9 +208,6 @@ pub(crate) fn read_velocities(
         let (Some(true), Some(key), Some(_), Some(pending)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time, s.pending.get_mut(b)) else {
             continue;
         };
-        if !chosen.has(b) {
-            continue;
-        }
         let hash = binding.group.hash(key);
         if let Some(h) = s.hashes.get_mut(b) {
             *h = hash;
@@ -290,29 +246,10 @@ pub(crate) fn read_velocities(
             held.record(i, t, &mut s.items);
         }
     }
-}
+    // Unlock the shards before the rules run.
+    drop(all);
 
-/// Runs the rules of `d` on `record` and the event's `velocities` (by
-/// velocity index), scores, and ranks the matches: the decision, counted
-/// in `d`'s counters. Reads and writes no velocity state.
-pub(crate) fn run_rules(
-    d: &Deployment,
-    lists: &[Arc<SetData>],
-    record: &Record,
-    velocities: &[Value],
-    score: ScoreSource<'_>,
-    explain: bool,
-    s: &mut Scratch,
-) -> Decision {
-    let program = &d.program;
-    s.matched.clear();
-    let mut env = EvalEnv {
-        record,
-        velocities,
-        lists,
-        score_field: program.score_field,
-        score: record.get(program.score_field),
-    };
+    let mut env = EvalEnv { velocities: &s.velocities, ..base };
     let jit = d.jit.as_ref();
     run_phase(program, jit, Phase::One, &env, &mut s.out, &mut s.matched);
     let skip_scoring = s.matched.iter().any(|&i| program.rules.get(i).is_some_and(|r| r.skip_scoring));

@@ -415,42 +415,6 @@ impl Engine {
         self.decide_on(&active, record, options)
     }
 
-    /// The active version's decision cut into up to `velocity_steps` steps
-    /// for a pipeline of threads (see [`crate::pipeline`]): a replay runs
-    /// each velocity step and then the rule step on every event, in order,
-    /// and gets the decisions [`Engine::decide`] would have made. `None`
-    /// while a shadow candidate runs (it must read production windows
-    /// between the steps, which a pipeline cannot order).
-    /// ```
-    /// # use kensa_runtime::{DecideOptions, Engine, VelocityValues};
-    /// let engine = Engine::builder()
-    ///     .build("r", "ruleset r { velocity n = count() by card.hash over 1h rule again -> alert when n > 1 }")
-    ///     .unwrap();
-    /// let mut pipeline = engine.pipeline(2).unwrap();
-    /// let record = engine.decode(br#"{"event": {"time": 1}, "card": {"hash": "c"}}"#).unwrap();
-    /// let mut outcomes = Vec::new();
-    /// for _ in 0..2 {
-    ///     let mut values = VelocityValues::default();
-    ///     for step in &mut pipeline.velocity_steps {
-    ///         step.run(&record, &mut values);
-    ///     }
-    ///     outcomes.push(pipeline.rules.decide(&record, &values).outcome);
-    /// }
-    /// assert_eq!(outcomes.iter().map(|o| &**o).collect::<Vec<_>>(), ["none", "alert"]);
-    /// ```
-    pub fn pipeline(&self, velocity_steps: usize) -> Option<crate::pipeline::Pipeline> {
-        let active = self.active.load_full();
-        if active.shadow.is_some() {
-            return None;
-        }
-        Some(crate::pipeline::Pipeline::new(
-            Arc::clone(&active.deployment),
-            active.lists.clone(),
-            self.scorer.clone(),
-            velocity_steps,
-        ))
-    }
-
     /// Decides without recording anything: the same as
     /// `decide(record, DecideOptions { dry_run: true, .. })`.
     /// ```

@@ -12,7 +12,7 @@ use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use kensa_compiler::value::Value;
 use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, RowFields, Tally, CSV_HEADER};
-use kensa_runtime::{DecideOptions, Decision, Engine, Record, RuleStep, VelocityStep, VelocityValues};
+use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
 use std::io::{BufRead, BufWriter, IsTerminal, Read};
 use std::path::PathBuf;
@@ -268,7 +268,7 @@ fn decoded_in_background(
     spent: std::sync::mpsc::Receiver<Vec<Record>>,
 ) -> impl Iterator<Item = Decoded> {
     const BATCH: usize = 1024;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(DECODED_BATCHES);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
     std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(BATCH);
         let mut line = Vec::new();
@@ -297,11 +297,6 @@ fn decoded_in_background(
     });
     Prefetching { inner: rx.into_iter().flatten(), ahead: std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1) }
 }
-
-/// How many batches of decoded events may wait for the reading thread.
-/// Decoding is faster than deciding, so the queue is usually full: a short
-/// one keeps the waiting records in the cache and the memory small.
-const DECODED_BATCHES: usize = 2;
 
 /// How many decoded events [`Prefetching`] holds ahead of the one deciding.
 const PREFETCH_AHEAD: usize = 4;
@@ -436,31 +431,25 @@ impl Sink {
     }
 }
 
-/// One end of a channel between two threads of the replay: items go in
-/// batches, so the threads meet once per batch, not per event.
-struct Batches<T> {
-    tx: std::sync::mpsc::SyncSender<Vec<T>>,
-    batch: Vec<T>,
+/// The deciding thread's end of the channel to the sink: reported events
+/// go in batches, so the threads meet once per batch, not per event.
+struct ToSink {
+    tx: std::sync::mpsc::SyncSender<Vec<Reported>>,
+    batch: Vec<Reported>,
 }
 
-impl<T> Batches<T> {
-    const SIZE: usize = 256;
+impl ToSink {
+    const BATCH: usize = 256;
 
-    /// A channel that holds up to eight batches, and its receiving end.
-    fn channel() -> (Batches<T>, std::sync::mpsc::Receiver<Vec<T>>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        (Batches { tx, batch: Vec::with_capacity(Self::SIZE) }, rx)
-    }
-
-    /// Queues an item; false when the receiver has stopped (its error is in
+    /// Queues an event; false when the sink has stopped (its error is in
     /// its result).
-    fn push(&mut self, item: T) -> bool {
-        self.batch.push(item);
-        self.batch.len() < Self::SIZE || self.flush()
+    fn push(&mut self, r: Reported) -> bool {
+        self.batch.push(r);
+        self.batch.len() < Self::BATCH || self.flush()
     }
 
     fn flush(&mut self) -> bool {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::SIZE));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
         self.tx.send(batch).is_ok()
     }
 }
@@ -470,30 +459,12 @@ fn csv_failed(path: &std::path::Path, e: &dyn std::fmt::Display) -> Stop {
     Stop::Exit(EXIT_USAGE)
 }
 
-/// What the reading loop counted.
+/// What the deciding loop counted.
 struct Counted {
     events: u64,
     invalid: u64,
 }
 
-/// A valid event between the reading thread and the deciding thread: its
-/// record, its time, the line when kept, and the velocity values read so
-/// far.
-struct Fed {
-    record: Record,
-    time: i64,
-    line: Option<Vec<u8>>,
-    values: VelocityValues,
-}
-
-/// The replay's threads, each taking the events in order from the one
-/// before: decoding (`decoded_in_background`); reading (this thread:
-/// checks each event, reads and records the first velocity step's
-/// windows); deciding (the other velocity steps, the rules, the baseline,
-/// the labels, the period and the sample); and the sink (tally and CSV).
-/// A decision's velocity work is most of a replay, and key groups share no
-/// state, so it is cut in two steps on two threads (see
-/// `kensa_runtime::pipeline`).
 fn replay(
     setup: &Setup,
     candidate: Engine,
@@ -520,32 +491,24 @@ fn replay(
         spent: Vec::with_capacity(Sink::SPENT_BATCH),
         spent_tx,
     };
-    // A fresh engine runs no shadow candidate, so it always has a pipeline.
-    let Some(pipeline) = candidate.pipeline(1) else {
-        eprintln!("error: the rule set cannot be replayed in steps");
-        return Err(Stop::Exit(EXIT_USAGE));
-    };
-    let mut steps = pipeline.velocity_steps.into_iter();
-    let mut first = steps.next();
-    let decider = Decider { setup, rest: steps.collect(), rules: pipeline.rules, baseline: baseline.as_ref(), labels };
-    let (counted, decided, sink) = std::thread::scope(|scope| {
-        let (to_sink, sink_rx) = Batches::channel();
-        let writer = scope.spawn(move || sink.drain(sink_rx));
-        let (mut to_decider, decider_rx) = Batches::channel();
-        let deciding = scope.spawn(move || decider.run(decider_rx, to_sink));
-        let counted = read_all(candidate.active().program().event_time_field, first.as_mut(), lines, &mut to_decider);
+    let (counted, sink) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Reported>>(8);
+        let writer = scope.spawn(move || sink.drain(rx));
+        let mut to_sink = ToSink { tx, batch: Vec::with_capacity(ToSink::BATCH) };
+        let counted = decide_all(setup, &candidate, baseline.as_ref(), labels, lines, &mut to_sink);
         if counted.is_ok() {
-            to_decider.flush();
+            to_sink.flush();
         }
-        drop(to_decider);
-        let decided = deciding.join().unwrap_or_else(|_| Err(stopped()));
-        let written = writer.join().unwrap_or_else(|_| Err(stopped()));
-        (counted, decided, written)
+        drop(to_sink);
+        let written = writer.join().unwrap_or_else(|_| {
+            eprintln!("error: writing the result stopped unexpectedly");
+            Err(Stop::Exit(EXIT_USAGE))
+        });
+        (counted, written)
     });
-    // A stop of the reading loop (an out-of-order event) comes first; then
-    // the deciding thread's and the sink's errors.
+    // A stop of the deciding loop (an out-of-order event) comes first; the
+    // sink's error otherwise.
     let counted = counted?;
-    decided?;
     let sink = sink?;
     // The engines' velocity state (hundreds of megabytes of windows after a
     // long history) is left to the process's exit, which frees it at once,
@@ -556,23 +519,23 @@ fn replay(
     Ok(Run { candidate: sink.tally, baseline: sink.base, events: counted.events, invalid: counted.invalid })
 }
 
-/// The error of a replay thread that ended without its result.
-fn stopped() -> Stop {
-    eprintln!("error: the replay stopped unexpectedly");
-    Stop::Exit(EXIT_USAGE)
-}
-
-/// Checks every decoded event in order (invalid ones are counted and left
-/// out; an event older than the one before stops the replay), runs the
-/// first velocity step on it and hands it to the deciding thread.
-fn read_all(
-    time_field: kensa_compiler::schema::FieldId,
-    mut first: Option<&mut VelocityStep>,
+/// Decides every event in order and hands the reported ones to the sink
+/// (in replay order, or the sample's at the end).
+fn decide_all(
+    setup: &Setup,
+    candidate: &Engine,
+    baseline: Option<&Engine>,
+    labels: &mut Labels,
     lines: impl Iterator<Item = Decoded>,
-    to_decider: &mut Batches<Fed>,
+    to_sink: &mut ToSink,
 ) -> Result<Counted, Stop> {
-    let (mut events, mut invalid) = (0u64, 0u64);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed);
+    let mut reservoir: Vec<(u64, Reported)> = Vec::new();
+    let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
     let mut newest = i64::MIN;
+    let candidate_version = candidate.active();
+    let time_field = candidate_version.program().event_time_field;
+    let row_fields = RowFields::of(candidate_version.program());
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
@@ -592,81 +555,45 @@ fn read_all(
         }
         newest = time;
         events += 1;
-        let mut values = VelocityValues::default();
-        if let Some(step) = first.as_deref_mut() {
-            step.run(&record, &mut values);
+        let decision = candidate.decide(&record, DecideOptions::default());
+        let base_decision = baseline.and_then(|b| decide_other(b, line.as_deref(), &record));
+        labels.saw(decision.event_id.as_deref());
+        let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
+        if !in_period {
+            continue;
         }
-        if !to_decider.push(Fed { record, time, line, values }) {
-            // The deciding thread stopped; its result says why.
+        let fraud = labels.is_fraud(decision.event_id.as_deref());
+        let row = Replayed::new(row_fields, &record, decision, time, fraud);
+        let item = Reported { row, baseline: base_decision, record };
+        match setup.sample {
+            None => {
+                if !to_sink.push(item) {
+                    // The sink stopped; its result says why.
+                    break;
+                }
+            }
+            Some(n) => {
+                // Reservoir sampling (algorithm R): every reported event ends
+                // up in the sample with probability n / reported.
+                if reservoir.len() < n {
+                    reservoir.push((reported_so_far, item));
+                } else {
+                    let j = rng.random_range(0..=reported_so_far);
+                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| reservoir.get_mut(j)) {
+                        *slot = (reported_so_far, item);
+                    }
+                }
+            }
+        }
+        reported_so_far += 1;
+    }
+    reservoir.sort_by_key(|(i, _)| *i);
+    for (_, item) in reservoir {
+        if !to_sink.push(item) {
             break;
         }
     }
     Ok(Counted { events, invalid })
-}
-
-/// The deciding thread: the remaining velocity steps and the rules on every
-/// event, in order, then the baseline, the labels, the period and the
-/// sample; reported events go to the sink (in replay order, or the
-/// sample's at the end).
-struct Decider<'a> {
-    setup: &'a Setup,
-    rest: Vec<VelocityStep>,
-    rules: RuleStep,
-    baseline: Option<&'a Engine>,
-    labels: &'a mut Labels,
-}
-
-impl Decider<'_> {
-    fn run(mut self, fed: std::sync::mpsc::Receiver<Vec<Fed>>, mut to_sink: Batches<Reported>) -> Result<(), Stop> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.setup.seed);
-        let mut reservoir: Vec<(u64, Reported)> = Vec::new();
-        let mut reported_so_far = 0u64;
-        let row_fields = RowFields::of(self.rules.program());
-        for Fed { record, time, line, mut values } in fed.into_iter().flatten() {
-            for step in &mut self.rest {
-                step.run(&record, &mut values);
-            }
-            let decision = self.rules.decide(&record, &values);
-            let base_decision = self.baseline.and_then(|b| decide_other(b, line.as_deref(), &record));
-            self.labels.saw(decision.event_id.as_deref());
-            let in_period = self.setup.from.is_none_or(|f| time >= f) && self.setup.to.is_none_or(|t| time < t);
-            if !in_period {
-                continue;
-            }
-            let fraud = self.labels.is_fraud(decision.event_id.as_deref());
-            let row = Replayed::new(row_fields, &record, decision, time, fraud);
-            let item = Reported { row, baseline: base_decision, record };
-            match self.setup.sample {
-                None => {
-                    if !to_sink.push(item) {
-                        // The sink stopped; its result says why.
-                        return Ok(());
-                    }
-                }
-                Some(n) => {
-                    // Reservoir sampling (algorithm R): every reported event
-                    // ends up in the sample with probability n / reported.
-                    if reservoir.len() < n {
-                        reservoir.push((reported_so_far, item));
-                    } else {
-                        let j = rng.random_range(0..=reported_so_far);
-                        if let Some(slot) = usize::try_from(j).ok().and_then(|j| reservoir.get_mut(j)) {
-                            *slot = (reported_so_far, item);
-                        }
-                    }
-                }
-            }
-            reported_so_far += 1;
-        }
-        reservoir.sort_by_key(|(i, _)| *i);
-        for (_, item) in reservoir {
-            if !to_sink.push(item) {
-                return Ok(());
-            }
-        }
-        to_sink.flush();
-        Ok(())
-    }
 }
 
 /// The baseline decides the same event: the candidate's record when the
