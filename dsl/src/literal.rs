@@ -61,7 +61,8 @@ pub fn push_decimal(out: &mut String, mut n: u64, width: usize) {
         }
     }
     let start = at.min(digits.len().saturating_sub(width));
-    out.extend(digits.get(start..).unwrap_or_default().iter().map(|&d| char::from(d)));
+    // ASCII digits: always valid UTF-8, appended in one copy.
+    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// A number as JSON: whole numbers an f64 holds exactly print as integers

@@ -129,6 +129,31 @@ pub fn format_time(ms: i64) -> String {
 
 /// Appends [`format_time`]'s text to `out`.
 pub fn write_time(out: &mut String, ms: i64) {
+    /// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the times
+    /// written with four-digit years, which is every time a history holds.
+    const FOUR_DIGIT_YEARS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
+    if FOUR_DIGIT_YEARS.contains(&ms) {
+        // Written from integer arithmetic, digit by digit: a replay writes
+        // one time a row, and the formatting machinery (and the calendar
+        // types around it) took most of a row's cost.
+        let (year, month, day) = civil_date(ms.div_euclid(DAY_MS));
+        let in_day = ms.rem_euclid(DAY_MS).unsigned_abs();
+        let fields = [
+            ('-', month, 2),
+            ('-', day, 2),
+            ('T', in_day / 3_600_000, 2),
+            (':', in_day / 60_000 % 60, 2),
+            (':', in_day / 1_000 % 60, 2),
+            ('.', in_day % 1_000, 3),
+        ];
+        push_decimal(out, year, 4);
+        for (before, value, width) in fields {
+            out.push(before);
+            push_decimal(out, value, width);
+        }
+        out.push('Z');
+        return;
+    }
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
     let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
@@ -136,29 +161,39 @@ pub fn write_time(out: &mut String, ms: i64) {
         let _ = write!(out, "{ms}");
         return;
     };
-    // Written digit by digit: a replay writes one time a row, and the
-    // formatting machinery took most of a row's cost. Years outside four
-    // digits (a sign, or a fifth digit) as `{:04}` writes them.
-    let year = t.year();
-    match u64::try_from(year) {
-        Ok(y) if y <= 9999 => push_decimal(out, y, 4),
-        _ => {
-            let _ = write!(out, "{year:04}");
-        }
-    }
-    let fields = [
-        ('-', t.month(), 2),
-        ('-', t.day(), 2),
-        ('T', t.hour(), 2),
-        (':', t.minute(), 2),
-        (':', t.second(), 2),
-        ('.', t.timestamp_subsec_millis(), 3),
-    ];
-    for (before, value, width) in fields {
-        out.push(before);
-        push_decimal(out, value.into(), width);
-    }
-    out.push('Z');
+    // Years outside four digits (a sign, or a fifth digit) as `{:04}`
+    // writes them.
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    );
+}
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// The proleptic Gregorian (year, month, day) of a day count since
+/// 1970-01-01, for days in years 0 to 9999 (the caller's range; the year
+/// is then never negative). The days are counted in 400-year eras from
+/// 0000-03-01, so that the leap day ends a year.
+fn civil_date(days: i64) -> (u64, u64, u64) {
+    let shifted = days + 719_468; // days since 0000-03-01
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097); // 0..=146_096
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365; // 0..=399
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); // 0..=365
+    let month_from_march = (5 * day_of_year + 2) / 153; // 0..=11
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = era * 400 + year_of_era + i64::from(month <= 2);
+    (year.unsigned_abs(), month.unsigned_abs(), day.unsigned_abs())
 }
 
 #[cfg(test)]
@@ -182,6 +217,21 @@ mod tests {
             let mut written = String::new();
             write_time(&mut written, ms);
             assert_eq!(written, text);
+        }
+    }
+
+    #[test]
+    fn every_day_of_a_400_year_cycle_is_the_calendar_date() {
+        // One full cycle of the Gregorian calendar around the epoch, a
+        // different time of day each day, plus the first and last days of
+        // the four-digit years.
+        let days = (-73_048..=73_048i64).chain([-719_528, -719_527, 2_932_895]);
+        for (i, day) in days.enumerate() {
+            let ms = day * 86_400_000 + (i as i64 * 7_919_711) % 86_400_000;
+            let mut written = String::new();
+            write_time(&mut written, ms);
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            assert_eq!(written, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "{ms}");
         }
     }
 

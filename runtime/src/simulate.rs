@@ -9,7 +9,7 @@ use crate::record::Record;
 use kensa_compiler::ir::Program;
 use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
-use kensa_dsl::literal::{json_number, write_number};
+use kensa_dsl::literal::{json_number, push_decimal, write_number};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -144,38 +144,70 @@ impl Replayed {
         }
     }
 
-    /// Writes the row of the result CSV into `row` (in [`CSV_HEADER`]
-    /// order), reusing its strings: a replay writes millions of rows.
-    pub fn write_csv_row(&self, row: &mut [String; 11]) {
-        use std::fmt::Write;
+    /// Appends this event's line of the result CSV to `out` (SPEC section
+    /// 13): the [`CSV_HEADER`] columns, every value in double quotes (a
+    /// quote inside doubled), ended by CRLF. Written straight into the
+    /// caller's buffer: a replay writes millions of lines, and going
+    /// through a general CSV writer field by field cost more than deciding
+    /// some of the events.
+    pub fn write_csv_line(&self, out: &mut String) {
         let d = &self.decision;
-        for field in row.iter_mut() {
-            field.clear();
-        }
-        let [id, time, customer, amount, score, level, fraud, code, outcome, matched, skip] = row;
-        id.push_str(d.event_id.as_deref().unwrap_or_default());
-        write_time(time, self.time);
-        customer.push_str(self.customer_id.as_deref().unwrap_or_default());
+        push_quoted(out, d.event_id.as_deref().unwrap_or_default());
+        out.push_str(",\"");
+        write_time(out, self.time);
+        out.push_str("\",");
+        push_quoted(out, self.customer_id.as_deref().unwrap_or_default());
+        out.push_str(",\"");
         if let Some(a) = self.amount {
-            write_number(amount, a);
+            write_number(out, a);
         }
+        out.push_str("\",\"");
         if let Some(s) = d.score {
-            write_number(score, s);
+            write_number(out, s);
         }
-        level.push_str(d.score_level.as_str());
-        if self.fraud {
-            fraud.push('1');
-        }
-        // Writing to a String cannot fail.
-        let _ = write!(code, "{}", d.code);
-        outcome.push_str(&d.outcome);
+        out.push_str("\",");
+        push_quoted(out, d.score_level.as_str());
+        out.push_str(if self.fraud { ",\"1\",\"" } else { ",\"\",\"" });
+        push_decimal(out, u64::from(d.code), 1);
+        out.push_str("\",");
+        push_quoted(out, &d.outcome);
+        out.push_str(",\"");
         for (i, m) in d.matched.iter().enumerate() {
             if i > 0 {
-                matched.push('|');
+                out.push('|');
             }
-            matched.push_str(m);
+            push_escaped(out, m);
         }
-        skip.push(if d.skip_scoring { '1' } else { '0' });
+        out.push_str(if d.skip_scoring { "\",\"1\"\r\n" } else { "\",\"0\"\r\n" });
+    }
+}
+
+/// Appends the result CSV's header line ([`CSV_HEADER`], quoted, CRLF).
+pub fn write_csv_header(out: &mut String) {
+    for (i, name) in CSV_HEADER.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_quoted(out, name);
+    }
+    out.push_str("\r\n");
+}
+
+/// Appends `text` in double quotes, a quote inside doubled.
+fn push_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    push_escaped(out, text);
+    out.push('"');
+}
+
+/// Appends `text` with every double quote doubled (the inside of a quoted
+/// CSV value).
+fn push_escaped(out: &mut String, text: &str) {
+    for (i, piece) in text.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(piece);
     }
 }
 
@@ -474,5 +506,89 @@ pub fn default_stop_flag(program: &Program) -> (Vec<String>, Vec<String>) {
     } else {
         let name = |i: usize| program.outcomes.list.get(i).map(|o| o.name.clone()).into_iter().collect();
         (name(0), name(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::decision::ScoreLevel;
+    use crate::deployment::VersionId;
+    use proptest::prelude::*;
+
+    /// Text with what CSV must quote or escape: quotes, commas, line
+    /// breaks, and characters beyond ASCII.
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "Z", "0", "\"", ",", "\r", "\n", "|", " ", "é", "検"]), 0..8)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    fn number() -> impl Strategy<Value = Option<f64>> {
+        prop::option::of(prop_oneof![Just(0.0), Just(-1.0), Just(1e21), Just(57.16), Just(0.2219194877733124), -1e6..1e6f64])
+    }
+
+    proptest! {
+        /// A line is what a general CSV writer writes for the same fields,
+        /// every field quoted and the line ended by CRLF.
+        #[test]
+        fn result_lines_are_what_a_csv_writer_writes(
+            event_id in prop::option::of(text()),
+            customer_id in prop::option::of(text()),
+            matched in prop::collection::vec(text(), 0..3),
+            outcome in text(),
+            amount in number(),
+            score in number(),
+            time in -62_167_219_200_000i64..253_402_300_799_999,
+            code in any::<u32>(),
+            fraud in any::<bool>(),
+            skip_scoring in any::<bool>(),
+        ) {
+            let decision = Decision {
+                event_id: event_id.as_deref().map(Arc::from),
+                outcome: Arc::from(outcome.as_str()),
+                code,
+                matched: matched.iter().map(|m| Arc::from(m.as_str())).collect(),
+                skip_scoring,
+                score,
+                score_level: ScoreLevel::of(score),
+                explain: None,
+                version: VersionId(1),
+            };
+            let row = Replayed { decision, time, customer_id: customer_id.as_deref().map(Arc::from), amount, fraud };
+            let mut line = String::new();
+            row.write_csv_line(&mut line);
+
+            let number = |n: Option<f64>| n.map(|n| { let mut s = String::new(); write_number(&mut s, n); s }).unwrap_or_default();
+            let fields = [
+                event_id.unwrap_or_default(),
+                crate::decision::format_time(time),
+                customer_id.unwrap_or_default(),
+                number(amount),
+                number(score),
+                ScoreLevel::of(score).as_str().to_string(),
+                if fraud { "1".into() } else { String::new() },
+                code.to_string(),
+                outcome,
+                matched.join("|"),
+                if skip_scoring { "1".into() } else { "0".into() },
+            ];
+            let mut want = csv::WriterBuilder::new()
+                .quote_style(csv::QuoteStyle::Always)
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new());
+            want.write_record(&fields).unwrap();
+            prop_assert_eq!(line, String::from_utf8(want.into_inner().unwrap()).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_header_line_names_every_column_quoted() {
+        let mut line = String::new();
+        write_csv_header(&mut line);
+        assert_eq!(
+            line,
+            "\"event_id\",\"event_time\",\"customer_id\",\"amount\",\"score\",\"score_level\",\"chargeback\",\"code\",\"decision\",\"matched\",\"skip_scoring\"\r\n"
+        );
     }
 }

@@ -11,10 +11,10 @@ use crate::report;
 use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use kensa_compiler::value::Value;
-use kensa_runtime::simulate::{default_stop_flag, Comparison, Labels, Replayed, RowFields, Tally, CSV_HEADER};
+use kensa_runtime::simulate::{default_stop_flag, write_csv_header, Comparison, Labels, Replayed, RowFields, Tally};
 use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
-use std::io::{BufRead, BufWriter, IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 
 /// The options of `kensa simulate`.
@@ -379,9 +379,10 @@ struct Reported {
 struct Sink {
     tally: Tally,
     base: Option<(Tally, Comparison)>,
-    csv: csv::Writer<BufWriter<std::fs::File>>,
-    /// The row being written, its strings reused from row to row.
-    row: [String; 11],
+    /// The result CSV.
+    file: std::fs::File,
+    /// Result lines not yet written to the file.
+    lines: String,
     out: PathBuf,
     /// Decided records, going back to the decoding thread in batches of
     /// [`Sink::SPENT_BATCH`] to be freed there.
@@ -394,6 +395,9 @@ struct Sink {
 impl Sink {
     /// How many decided records go back to the decoding thread at a time.
     const SPENT_BATCH: usize = 256;
+
+    /// How many bytes of result lines are written to the file at a time.
+    const WRITE_AT: usize = 1 << 20;
 
     fn take(&mut self, r: Reported) -> Result<(), Stop> {
         let Reported { row, baseline, record } = r;
@@ -415,8 +419,19 @@ impl Sink {
                 row.fraud,
             );
         }
-        row.write_csv_row(&mut self.row);
-        self.csv.write_record(&self.row).map_err(|e| csv_failed(&self.out, &e))
+        row.write_csv_line(&mut self.lines);
+        if self.lines.len() >= Self::WRITE_AT {
+            self.write_lines()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting result lines to the file.
+    fn write_lines(&mut self) -> Result<(), Stop> {
+        use std::io::Write;
+        self.file.write_all(self.lines.as_bytes()).map_err(|e| csv_failed(&self.out, &e))?;
+        self.lines.clear();
+        Ok(())
     }
 
     /// Takes every batch until the sender is dropped, then flushes.
@@ -426,7 +441,7 @@ impl Sink {
                 self.take(r)?;
             }
         }
-        self.csv.flush().map_err(|e| csv_failed(&self.out, &e))?;
+        self.write_lines()?;
         Ok(self)
     }
 }
@@ -474,19 +489,16 @@ fn replay(
     spent_tx: std::sync::mpsc::Sender<Vec<Record>>,
 ) -> Result<Run, Stop> {
     let file = std::fs::File::create(&setup.out).map_err(|e| csv_failed(&setup.out, &e))?;
-    let mut csv = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(BufWriter::new(file));
-    csv.write_record(CSV_HEADER).map_err(|e| csv_failed(&setup.out, &e))?;
+    let mut result_lines = String::with_capacity(Sink::WRITE_AT + 4096);
+    write_csv_header(&mut result_lines);
     let base = baseline.as_ref().zip(setup.baseline_stop_flag.clone()).map(|(b, (stop, flag))| {
         (Tally::new(b.active().program(), stop, flag), Comparison::default())
     });
     let sink = Sink {
         tally: Tally::new(candidate.active().program(), setup.stop.clone(), setup.flag.clone()),
         base,
-        csv,
-        row: Default::default(),
+        file,
+        lines: result_lines,
         out: setup.out.clone(),
         spent: Vec::with_capacity(Sink::SPENT_BATCH),
         spent_tx,
