@@ -2,7 +2,6 @@
 
 use crate::deployment::VersionId;
 use kensa_compiler::value::Value;
-use kensa_dsl::literal::push_decimal;
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
@@ -133,25 +132,24 @@ pub fn write_time(out: &mut String, ms: i64) {
     /// written with four-digit years, which is every time a history holds.
     const FOUR_DIGIT_YEARS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
     if FOUR_DIGIT_YEARS.contains(&ms) {
-        // Written from integer arithmetic, digit by digit: a replay writes
-        // one time a row, and the formatting machinery (and the calendar
-        // types around it) took most of a row's cost.
+        // Composed from integer arithmetic in one buffer and appended in
+        // one copy: a replay writes one time a row, and the formatting
+        // machinery (and the calendar types around it) took most of a
+        // row's cost.
         let (year, month, day) = civil_date(ms.div_euclid(DAY_MS));
         let in_day = ms.rem_euclid(DAY_MS).unsigned_abs();
-        let fields = [
-            ('-', month, 2),
-            ('-', day, 2),
-            ('T', in_day / 3_600_000, 2),
-            (':', in_day / 60_000 % 60, 2),
-            (':', in_day / 1_000 % 60, 2),
-            ('.', in_day % 1_000, 3),
+        let [y0, y1, y2, y3] = digits(year);
+        let [mo0, mo1] = digits(month);
+        let [d0, d1] = digits(day);
+        let [h0, h1] = digits(in_day / 3_600_000);
+        let [mi0, mi1] = digits(in_day / 60_000 % 60);
+        let [s0, s1] = digits(in_day / 1_000 % 60);
+        let [ms0, ms1, ms2] = digits(in_day % 1_000);
+        let text = [
+            y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1, b':', mi0, mi1, b':', s0, s1, b'.', ms0, ms1, ms2, b'Z',
         ];
-        push_decimal(out, year, 4);
-        for (before, value, width) in fields {
-            out.push(before);
-            push_decimal(out, value, width);
-        }
-        out.push('Z');
+        // ASCII digits and separators: always valid UTF-8.
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
         return;
     }
     use chrono::{Datelike, Timelike};
@@ -174,6 +172,19 @@ pub fn write_time(out: &mut String, ms: i64) {
         t.second(),
         t.timestamp_subsec_millis()
     );
+}
+
+/// The last `N` decimal digits of `n`, zero-padded, as ASCII.
+fn digits<const N: usize>(mut n: u64) -> [u8; N] {
+    let mut text = [b'0'; N];
+    for d in text.iter_mut().rev() {
+        // Below 10: the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        *d = b'0' + digit;
+        n /= 10;
+    }
+    text
 }
 
 /// Milliseconds in a day.

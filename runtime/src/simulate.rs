@@ -203,6 +203,11 @@ fn push_quoted(out: &mut String, text: &str) {
 /// Appends `text` with every double quote doubled (the inside of a quoted
 /// CSV value).
 fn push_escaped(out: &mut String, text: &str) {
+    if !text.as_bytes().contains(&b'"') {
+        // Nearly every value: nothing to double.
+        out.push_str(text);
+        return;
+    }
     for (i, piece) in text.split('"').enumerate() {
         if i > 0 {
             out.push_str("\"\"");
