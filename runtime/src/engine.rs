@@ -335,6 +335,24 @@ thread_local! {
     static SCRATCH: RefCell<(Scratch, Scratch)> = RefCell::new(Default::default());
 }
 
+/// Runs `f` with this thread's decision buffers: its own and the shadow
+/// candidate's. A scorer that decides on this engine from inside a decision
+/// re-enters here while they are lent out: it gets fresh buffers.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch, &mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut fresh = None;
+        let mut borrowed = cell.try_borrow_mut();
+        let (mine, theirs) = match borrowed.as_deref_mut() {
+            Ok((a, b)) => (a, b),
+            Err(_) => {
+                let (a, b) = fresh.insert((Scratch::default(), Scratch::default()));
+                (a, b)
+            }
+        };
+        f(mine, theirs)
+    })
+}
+
 impl Engine {
     /// An engine builder.
     pub fn builder() -> EngineBuilder {
@@ -431,40 +449,59 @@ impl Engine {
         self.decide(record, DecideOptions { dry_run: true, explain: false })
     }
 
+    /// Decides `records` in order, each exactly as [`Engine::decide`]
+    /// would one after another, and appends the decisions to `decided`.
+    /// The batch runs on the version active when it starts (a deploy
+    /// meanwhile applies from the next call), which is looked up once for
+    /// the whole batch instead of once a record: for a thread deciding a
+    /// stream of records, such as a replay.
+    /// ```
+    /// # use kensa_runtime::{DecideOptions, Engine};
+    /// let engine = Engine::builder()
+    ///     .build("r", "ruleset r { velocity n = count() by card.hash over 1h rule again -> alert when n > 1 }")
+    ///     .unwrap();
+    /// let records: Vec<_> = (0..3)
+    ///     .map(|i| engine.decode(format!(r#"{{"event": {{"time": {i}}}, "card": {{"hash": "c"}}}}"#).as_bytes()).unwrap())
+    ///     .collect();
+    /// let mut decided = Vec::new();
+    /// engine.decide_batch(&records, DecideOptions::default(), &mut decided);
+    /// assert_eq!(decided.iter().map(|d| &*d.outcome).collect::<Vec<_>>(), ["none", "alert", "alert"]);
+    /// ```
+    pub fn decide_batch(&self, records: &[Record], options: DecideOptions, decided: &mut Vec<Decision>) {
+        let active = self.active.load();
+        with_scratch(|mine, theirs| {
+            decided.extend(records.iter().map(|record| self.decide_with(&active, record, options, mine, theirs)));
+        });
+    }
+
     fn decide_on(&self, active: &Active, record: &Record, options: DecideOptions) -> Decision {
+        with_scratch(|mine, theirs| self.decide_with(active, record, options, mine, theirs))
+    }
+
+    /// Decides `record` on `active` with the buffers `mine` (its own) and
+    /// `theirs` (the shadow candidate's).
+    fn decide_with(&self, active: &Active, record: &Record, options: DecideOptions, mine: &mut Scratch, theirs: &mut Scratch) -> Decision {
         let d = &active.deployment;
         let record = record.in_layout(&d.schema);
         let score = self.scorer.as_deref().map_or(ScoreSource::Field, ScoreSource::Host);
-        SCRATCH.with(|cell| {
-            let mut fresh = None;
-            let mut borrowed = cell.try_borrow_mut();
-            // A scorer that decides on this engine re-enters: it gets fresh buffers.
-            let (mine, theirs) = match borrowed.as_deref_mut() {
-                Ok((a, b)) => (a, b),
-                Err(_) => {
-                    let (a, b) = fresh.insert((Scratch::default(), Scratch::default()));
-                    (a, b)
-                }
+        // With no shadow candidate to read production windows before
+        // this event is recorded, reading and recording are one step.
+        let recording = if active.shadow.is_none() && !options.dry_run { Recording::WithReads } else { Recording::Deferred };
+        let decision = evaluate(d, &active.lists, &record, score, recording, options.explain, mine);
+        if let Some(shadow) = &active.shadow {
+            // The candidate reads production windows before the active
+            // version records this event, as the active version did,
+            // and reuses the host's score when the active version got one.
+            let score = match score {
+                ScoreSource::Host(_) if !decision.skip_scoring => ScoreSource::Known(decision.score),
+                other => other,
             };
-            // With no shadow candidate to read production windows before
-            // this event is recorded, reading and recording are one step.
-            let recording = if active.shadow.is_none() && !options.dry_run { Recording::WithReads } else { Recording::Deferred };
-            let decision = evaluate(d, &active.lists, &record, score, recording, options.explain, mine);
-            if let Some(shadow) = &active.shadow {
-                // The candidate reads production windows before the active
-                // version records this event, as the active version did,
-                // and reuses the host's score when the active version got one.
-                let score = match score {
-                    ScoreSource::Host(_) if !decision.skip_scoring => ScoreSource::Known(decision.score),
-                    other => other,
-                };
-                shadow.decide(&record, score, &decision, options.dry_run, theirs);
-            }
-            if recording == Recording::Deferred && !options.dry_run {
-                commit(d, mine);
-            }
-            decision
-        })
+            shadow.decide(&record, score, &decision, options.dry_run, theirs);
+        }
+        if recording == Recording::Deferred && !options.dry_run {
+            commit(d, mine);
+        }
+        decision
     }
 
     /// Compiles and deploys a rule set (text or JSON; `name` labels its

@@ -485,3 +485,70 @@ fn rule_sets_read_the_hosts_fields_without_declaring_them() {
     // Without the host's schema the field is unknown.
     assert!(matches!(Engine::builder().build("r", src), Err(DeployError::Rules { .. })));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Deciding records in batches of any size gives, decision for
+    /// decision and window for window, what deciding them one by one
+    /// gives: on velocities of several keys, in dry runs and not, with a
+    /// shadow candidate and with a host scorer.
+    #[test]
+    fn batches_decide_as_records_one_by_one_do(
+        events in prop::collection::vec((0i64..5_000, 0usize..3, 0usize..3, 1.0f64..2_000.0), 1..60),
+        cuts in prop::collection::vec(1usize..9, 1..20),
+        dry_run in any::<bool>(),
+        shadow in any::<bool>(),
+        scorer in any::<bool>(),
+    ) {
+        let rules = "ruleset b {
+            velocity cards = count_distinct(card.hash) by ip.address over 1h
+            velocity spend = sum(amount) by card.hash over 30m
+            rule many -> block when cards > 1
+            rule big -> alert when spend > 2000
+            rule scored -> challenge when score > 50
+        }";
+        let build = || {
+            let mut b = Engine::builder();
+            if scorer {
+                b = b.scorer(|r: &Record| {
+                    let amount = r.schema().lookup("amount").map(|(id, _)| r.get(id));
+                    match amount {
+                        Some(Value::Number(n)) => Some(n / 20.0),
+                        _ => None,
+                    }
+                });
+            }
+            let e = b.build("b", rules).unwrap();
+            if shadow {
+                e.deploy_shadow("s", rules).unwrap();
+            }
+            e
+        };
+        let (one_by_one, batched) = (build(), build());
+        let mut time = 0;
+        let lines: Vec<String> = events
+            .iter()
+            .map(|&(step, card, ip, amount)| {
+                time += step;
+                event(time, &format!("c{card}"), &format!("10.0.0.{ip}"), amount)
+            })
+            .collect();
+        let records: Vec<Record> = lines.iter().map(|l| one_by_one.decode(l.as_bytes()).unwrap()).collect();
+        let options = DecideOptions { dry_run, explain: true };
+        let want: Vec<Decision> = records.iter().map(|r| one_by_one.decide(r, options)).collect();
+        let mut got = Vec::new();
+        let mut rest = records.as_slice();
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (batch, after) = rest.split_at((*cut).min(rest.len()));
+            batched.decide_batch(batch, options, &mut got);
+            rest = after;
+        }
+        let strip = |ds: &[Decision]| ds.iter().map(|d| (d.outcome.to_string(), matched(d), d.score, d.explain.clone())).collect::<Vec<_>>();
+        prop_assert_eq!(strip(&got), strip(&want));
+        prop_assert_eq!(batched.velocity_stats(), one_by_one.velocity_stats());
+    }
+}

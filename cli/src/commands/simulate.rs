@@ -531,8 +531,9 @@ fn replay(
     Ok(Run { candidate: sink.tally, baseline: sink.base, events: counted.events, invalid: counted.invalid })
 }
 
-/// Decides every event in order and hands the reported ones to the sink
-/// (in replay order, or the sample's at the end).
+/// Decides every event in order, in batches of [`Batch::SIZE`], and hands
+/// the reported ones to the sink (in replay order, or the sample's at the
+/// end).
 fn decide_all(
     setup: &Setup,
     candidate: &Engine,
@@ -541,13 +542,21 @@ fn decide_all(
     lines: impl Iterator<Item = Decoded>,
     to_sink: &mut ToSink,
 ) -> Result<Counted, Stop> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed);
-    let mut reservoir: Vec<(u64, Reported)> = Vec::new();
-    let (mut events, mut invalid, mut reported_so_far) = (0u64, 0u64, 0u64);
-    let mut newest = i64::MIN;
     let candidate_version = candidate.active();
     let time_field = candidate_version.program().event_time_field;
-    let row_fields = RowFields::of(candidate_version.program());
+    let mut report = Reporting {
+        setup,
+        baseline,
+        labels,
+        row_fields: RowFields::of(candidate_version.program()),
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed),
+        reservoir: Vec::new(),
+        reported_so_far: 0,
+        stopped: false,
+    };
+    let (mut events, mut invalid) = (0u64, 0u64);
+    let mut newest = i64::MIN;
+    let mut batch = Batch::default();
     for item in lines {
         let (line, decoded) = item.map_err(|e| {
             eprintln!("error: reading the history: {e}");
@@ -567,45 +576,116 @@ fn decide_all(
         }
         newest = time;
         events += 1;
-        let decision = candidate.decide(&record, DecideOptions::default());
-        let base_decision = baseline.and_then(|b| decide_other(b, line.as_deref(), &record));
-        labels.saw(decision.event_id.as_deref());
-        let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
-        if !in_period {
-            continue;
-        }
-        let fraud = labels.is_fraud(decision.event_id.as_deref());
-        let row = Replayed::new(row_fields, &record, decision, time, fraud);
-        let item = Reported { row, baseline: base_decision, record };
-        match setup.sample {
-            None => {
-                if !to_sink.push(item) {
-                    // The sink stopped; its result says why.
-                    break;
-                }
-            }
-            Some(n) => {
-                // Reservoir sampling (algorithm R): every reported event ends
-                // up in the sample with probability n / reported.
-                if reservoir.len() < n {
-                    reservoir.push((reported_so_far, item));
-                } else {
-                    let j = rng.random_range(0..=reported_so_far);
-                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| reservoir.get_mut(j)) {
-                        *slot = (reported_so_far, item);
-                    }
-                }
+        batch.records.push(record);
+        batch.lines_and_times.push((line, time));
+        if batch.records.len() == Batch::SIZE {
+            report.batch(candidate, &mut batch, to_sink);
+            if report.stopped {
+                break;
             }
         }
-        reported_so_far += 1;
     }
-    reservoir.sort_by_key(|(i, _)| *i);
-    for (_, item) in reservoir {
+    report.batch(candidate, &mut batch, to_sink);
+    report.reservoir.sort_by_key(|(i, _)| *i);
+    for (_, item) in report.reservoir {
         if !to_sink.push(item) {
             break;
         }
     }
     Ok(Counted { events, invalid })
+}
+
+/// Valid events waiting to be decided together (see
+/// `Engine::decide_batch`), in replay order.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    /// By record: its line when kept, and its time.
+    lines_and_times: Vec<(Option<Vec<u8>>, i64)>,
+    /// The candidate's decisions, by record.
+    decided: Vec<Decision>,
+    /// The baseline's, by record, when it decides the same records.
+    base_decided: Vec<Decision>,
+}
+
+impl Batch {
+    /// How many events are decided together.
+    const SIZE: usize = 64;
+}
+
+/// What happens to decided events: the baseline, the labels, the period
+/// and the sample; reported events go to the sink (in replay order, or the
+/// sample's at the end).
+struct Reporting<'a> {
+    setup: &'a Setup,
+    baseline: Option<&'a Engine>,
+    labels: &'a mut Labels,
+    row_fields: RowFields,
+    rng: rand_chacha::ChaCha8Rng,
+    reservoir: Vec<(u64, Reported)>,
+    reported_so_far: u64,
+    /// The sink stopped; its result says why.
+    stopped: bool,
+}
+
+impl Reporting<'_> {
+    /// Decides the batch and reports its events; leaves it empty.
+    fn batch(&mut self, candidate: &Engine, batch: &mut Batch, to_sink: &mut ToSink) {
+        candidate.decide_batch(&batch.records, DecideOptions::default(), &mut batch.decided);
+        // Lines are kept only for a baseline of another schema, which
+        // decodes each one itself; any other baseline decides the
+        // candidate's records. It keeps its own state, so deciding the
+        // batch on it after the candidate gives what deciding each event
+        // on both in turn would.
+        let lines_kept = batch.lines_and_times.iter().any(|(line, _)| line.is_some());
+        if let (Some(b), false) = (self.baseline, lines_kept) {
+            b.decide_batch(&batch.records, DecideOptions::default(), &mut batch.base_decided);
+        }
+        let mut base_decided = batch.base_decided.drain(..);
+        let events = batch.records.drain(..).zip(batch.lines_and_times.drain(..)).zip(batch.decided.drain(..));
+        for ((record, (line, time)), decision) in events {
+            let base_decision = match (self.baseline, lines_kept) {
+                (None, _) => None,
+                (Some(_), false) => base_decided.next(),
+                (Some(b), true) => decide_other(b, line.as_deref(), &record),
+            };
+            if !self.stopped {
+                self.event(record, time, decision, base_decision, to_sink);
+            }
+        }
+    }
+
+    fn event(&mut self, record: Record, time: i64, decision: Decision, base_decision: Option<Decision>, to_sink: &mut ToSink) {
+        let setup = self.setup;
+        self.labels.saw(decision.event_id.as_deref());
+        let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
+        if !in_period {
+            return;
+        }
+        let fraud = self.labels.is_fraud(decision.event_id.as_deref());
+        let row = Replayed::new(self.row_fields, &record, decision, time, fraud);
+        let item = Reported { row, baseline: base_decision, record };
+        match setup.sample {
+            None => {
+                if !to_sink.push(item) {
+                    self.stopped = true;
+                }
+            }
+            Some(n) => {
+                // Reservoir sampling (algorithm R): every reported event ends
+                // up in the sample with probability n / reported.
+                if self.reservoir.len() < n {
+                    self.reservoir.push((self.reported_so_far, item));
+                } else {
+                    let j = self.rng.random_range(0..=self.reported_so_far);
+                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.reservoir.get_mut(j)) {
+                        *slot = (self.reported_so_far, item);
+                    }
+                }
+            }
+        }
+        self.reported_so_far += 1;
+    }
 }
 
 /// The baseline decides the same event: the candidate's record when the
