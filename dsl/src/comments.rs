@@ -91,3 +91,30 @@ fn comments_mut(rs: &mut Ruleset) -> Vec<&mut Comments> {
     all.extend(rs.rules.iter_mut().map(|r| &mut r.comments));
     all
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use crate::format::format_ruleset;
+    use crate::parse_ruleset;
+
+    #[test]
+    fn a_comment_ending_in_spaces_belongs_to_the_item_it_stands_before() {
+        // Trailing spaces (and tabs) after a whole-line comment used to
+        // leave the comment inside the item above it, so formatting moved it
+        // above that item's line, and formatting again moved it once more.
+        for ending in [" ", "  \t", "\t"] {
+            let src = format!(
+                "ruleset r {{\n  velocity a = count() by card.hash over 1h\n  velocity b = count() by card.hash over 2h\n\n  // block{ending}\n // next\n  rule x -> block when a > 1\n}}\n"
+            );
+            let rs = parse_ruleset(&src).unwrap();
+            assert!(rs.velocities.iter().all(|v| v.comments.inner.is_empty() && v.comments.leading.is_empty()), "{ending:?}");
+            let leading: Vec<&str> = rs.rules[0].comments.leading.iter().map(|c| c.text.as_str()).collect();
+            assert_eq!(leading, [format!("// block{ending}").as_str(), "// next"]);
+            let once = format_ruleset(&rs);
+            let back = parse_ruleset(&once).unwrap();
+            assert_eq!((&back.velocities, &back.rules), (&rs.velocities, &rs.rules), "\n{once}");
+            assert_eq!(format_ruleset(&back), once);
+        }
+    }
+}

@@ -232,7 +232,13 @@ struct Builder<'s> {
 
 impl<'s> Builder<'s> {
     fn new(src: &'s str, comments: &[Comment], fixed_span: Option<Span>) -> Builder<'s> {
-        let comment_starts = comments.iter().map(|c| (c.span.end as usize, c.span.start as usize)).collect();
+        // Keyed by where a comment ends once its trailing spaces are gone,
+        // as `span` trims them before looking a comment up: a line comment
+        // ending in spaces is then trimmed off like any other.
+        let comment_starts = comments
+            .iter()
+            .map(|c| (c.span.start as usize + c.text.trim_end().len(), c.span.start as usize))
+            .collect();
         Builder { src, comment_starts, diags: Vec::new(), fixed_span }
     }
 
