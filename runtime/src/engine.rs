@@ -453,8 +453,9 @@ impl Engine {
     /// would one after another, and appends the decisions to `decided`.
     /// The batch runs on the version active when it starts (a deploy
     /// meanwhile applies from the next call), which is looked up once for
-    /// the whole batch instead of once a record: for a thread deciding a
-    /// stream of records, such as a replay.
+    /// the whole batch instead of once a record, and each record's memory
+    /// starts loading a few records before its turn: for a thread deciding
+    /// a stream of records, such as a replay.
     /// ```
     /// # use kensa_runtime::{DecideOptions, Engine};
     /// let engine = Engine::builder()
@@ -468,9 +469,29 @@ impl Engine {
     /// assert_eq!(decided.iter().map(|d| &*d.outcome).collect::<Vec<_>>(), ["none", "alert", "alert"]);
     /// ```
     pub fn decide_batch(&self, records: &[Record], options: DecideOptions, decided: &mut Vec<Decision>) {
+        /// How many records ahead of the one deciding the slots, and then
+        /// (once those have arrived) the strings, start loading.
+        const SLOTS_AHEAD: usize = 4;
+        const STRINGS_AHEAD: usize = 2;
         let active = self.active.load();
+        for record in records.iter().take(SLOTS_AHEAD) {
+            record.prefetch_slots();
+        }
         with_scratch(|mine, theirs| {
-            decided.extend(records.iter().map(|record| self.decide_with(&active, record, options, mine, theirs)));
+            decided.reserve(records.len());
+            for (i, record) in records.iter().enumerate() {
+                // A batch's records were mostly written elsewhere (decoded
+                // on another thread, or long ago): their first reads would
+                // each wait for memory; started early, they overlap with
+                // deciding the records before them.
+                if let Some(ahead) = records.get(i + SLOTS_AHEAD) {
+                    ahead.prefetch_slots();
+                }
+                if let Some(ahead) = records.get(i + STRINGS_AHEAD) {
+                    ahead.prefetch_strings();
+                }
+                decided.push(self.decide_with(&active, record, options, mine, theirs));
+            }
         });
     }
 

@@ -298,15 +298,14 @@ fn decoded_in_background(
     Prefetching { inner: rx.into_iter().flatten(), ahead: std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1) }
 }
 
-/// How many decoded events [`Prefetching`] holds ahead of the one deciding.
+/// How many decoded events [`Prefetching`] holds ahead of the one taken.
 const PREFETCH_AHEAD: usize = 4;
 
-/// Decoded events, each started into the deciding core's cache before its
-/// turn: the slots [`PREFETCH_AHEAD`] events ahead, then the strings two
-/// events ahead (their addresses are in the slots, which have arrived by
-/// then). A record arrives from the decoding
-/// thread's core, so without this every first read of it is a miss that
-/// waits; with it, the misses overlap with deciding the events before.
+/// Decoded events, each record's slots started into the deciding core's
+/// cache [`PREFETCH_AHEAD`] events before it is taken. A record arrives
+/// from the decoding thread's core, so without this the first read of its
+/// slots (its time, checked as it joins a batch) is a miss that waits.
+/// Its strings are started by `Engine::decide_batch`, ahead of deciding.
 struct Prefetching<I: Iterator<Item = Decoded>> {
     inner: I,
     ahead: std::collections::VecDeque<Decoded>,
@@ -323,11 +322,7 @@ impl<I: Iterator<Item = Decoded>> Iterator for Prefetching<I> {
             }
             self.ahead.push_back(item);
         }
-        let item = self.ahead.pop_front()?;
-        if let Some(Ok((_, Ok(record)))) = self.ahead.get(1) {
-            record.prefetch_strings();
-        }
-        Some(item)
+        self.ahead.pop_front()
     }
 }
 
