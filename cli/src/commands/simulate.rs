@@ -642,7 +642,8 @@ impl Reporting<'_> {
             let base_decision = match (self.baseline, lines_kept) {
                 (None, _) => None,
                 (Some(_), false) => base_decided.next(),
-                (Some(b), true) => decide_other(b, line.as_deref(), &record),
+                // Decoded again from the kept line, in this baseline's schema.
+                (Some(b), true) => line.and_then(|line| b.decide_json(&line, DecideOptions::default()).ok()),
             };
             if !self.stopped {
                 self.event(record, time, decision, base_decision, to_sink);
@@ -680,14 +681,5 @@ impl Reporting<'_> {
             }
         }
         self.reported_so_far += 1;
-    }
-}
-
-/// The baseline decides the same event: the candidate's record when the
-/// schemas are the same, else the line (kept for it) decoded again.
-fn decide_other(engine: &Engine, line: Option<&[u8]>, record: &Record) -> Option<Decision> {
-    match line {
-        None => Some(engine.decide(record, DecideOptions::default())),
-        Some(line) => engine.decide_json(line, DecideOptions::default()).ok(),
     }
 }
