@@ -147,9 +147,32 @@ pub struct Decoder {
     schema: Arc<Schema>,
 }
 
+/// One level of the schema tree: its segments, in the order the schema
+/// first names them, and an index from segment to position.
+///
+/// INVARIANT (IndexedChildren): `index` maps each segment of `children` to
+/// its position there, and nothing else.
 #[derive(Debug, Default)]
 struct Group {
-    children: hashbrown::HashMap<String, Node>,
+    children: Vec<(String, Node)>,
+    index: hashbrown::HashMap<String, usize>,
+}
+
+impl Group {
+    /// The node of one segment.
+    fn get(&self, segment: &str) -> Option<&Node> {
+        self.index.get(segment).and_then(|&i| self.children.get(i)).map(|(_, node)| node)
+    }
+
+    /// The position of `segment` in `children`, the node appended when new.
+    fn position_or_insert(&mut self, segment: &str, node: impl FnOnce() -> Node) -> usize {
+        if let Some(&i) = self.index.get(segment) {
+            return i;
+        }
+        self.children.push((segment.to_string(), node()));
+        self.index.insert(segment.to_string(), self.children.len() - 1);
+        self.children.len() - 1
+    }
 }
 
 #[derive(Debug)]
@@ -173,17 +196,16 @@ impl Decoder {
                 }
                 prefix.push_str(seg);
                 if k + 1 == segments.len() {
-                    group.children.insert((*seg).to_string(), Node::Field { id, ty: f.ty, path: f.path.clone() });
+                    // Paths are unique (the checker sees to it): a field's
+                    // last segment is new in its group.
+                    group.position_or_insert(seg, || Node::Field { id, ty: f.ty, path: f.path.clone() });
                     break;
                 }
-                let entry = group
-                    .children
-                    .entry((*seg).to_string())
-                    .or_insert_with(|| Node::Group { group: Group::default(), path: prefix.clone() });
-                match entry {
-                    Node::Group { group: g, .. } => group = g,
+                let at = group.position_or_insert(seg, || Node::Group { group: Group::default(), path: prefix.clone() });
+                match group.children.get_mut(at).map(|(_, node)| node) {
+                    Some(Node::Group { group: g, .. }) => group = g,
                     // The checker rejects a field that extends another.
-                    Node::Field { .. } => break,
+                    Some(Node::Field { .. }) | None => break,
                 }
             }
         }
@@ -686,14 +708,14 @@ fn scalar_value(ty: TypeName, path: &str, s: Scalar<'_>) -> Result<Value, String
 fn walk<'g>(group: &'g Group, key: &str) -> Option<&'g Node> {
     // Children are single segments: a key is found whole, or it is dotted
     // (or unknown). Most keys are plain, so they are not scanned for dots.
-    if let Some(node) = group.children.get(key) {
+    if let Some(node) = group.get(key) {
         return Some(node);
     }
     let (first, rest) = key.split_once('.')?;
-    let mut node = group.children.get(first)?;
+    let mut node = group.get(first)?;
     for seg in rest.split('.') {
         match node {
-            Node::Group { group, .. } => node = group.children.get(seg)?,
+            Node::Group { group, .. } => node = group.get(seg)?,
             Node::Field { .. } => return None,
         }
     }
@@ -701,7 +723,7 @@ fn walk<'g>(group: &'g Group, key: &str) -> Option<&'g Node> {
 }
 
 fn has_list_fields(group: &Group) -> bool {
-    group.children.values().any(|n| match n {
+    group.children.iter().any(|(_, n)| match n {
         Node::Field { ty, .. } => *ty == TypeName::StringList,
         Node::Group { group, .. } => has_list_fields(group),
     })
