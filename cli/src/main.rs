@@ -5,6 +5,7 @@
 //! `kensa-compiler`.
 
 mod commands;
+mod lines;
 mod report;
 mod source;
 

@@ -7,6 +7,7 @@
 //! file is read whole, ordered by time (equal times in input order) and
 //! replayed from a fresh state.
 
+use crate::lines::{line_ranges, HeldLines, LineSource, ReadLines};
 use crate::report;
 use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
@@ -14,7 +15,7 @@ use kensa_compiler::value::Value;
 use kensa_runtime::simulate::{default_stop_flag, write_csv_header, Comparison, Labels, Replayed, RowFields, Tally};
 use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 /// The options of `kensa simulate`.
@@ -159,7 +160,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     // the lines kept after decoding.
     let keep_lines = baseline.as_ref().is_some_and(|b| b.active().schema() != candidate.active().schema());
     let (spent_tx, spent_rx) = std::sync::mpsc::channel();
-    let stream = decoded_in_background(candidate.active(), lines_of(progress.wrap_read(file)), keep_lines, spent_rx);
+    let stream = decoded_in_background(candidate.active(), Box::new(ReadLines::new(progress.wrap_read(file))), keep_lines, spent_rx);
     let streamed = replay(&setup, candidate, baseline, &mut labels, stream, spent_tx);
     let run = match streamed {
         Ok(run) => run,
@@ -174,14 +175,10 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
                 eprintln!("{}: error: cannot read the history: {e}", args.history.display());
                 EXIT_USAGE
             })?;
-            let ordered = ordered_lines(&candidate, &bytes);
+            let order = time_order(&candidate, &bytes);
             labels.forget_seen();
-            let mut ordered = ordered.into_iter();
-            let next_line: NextLine = Box::new(move |line: &mut Vec<u8>| {
-                Ok(ordered.next().map(|l| *line = l).is_some())
-            });
             let (spent_tx, spent_rx) = std::sync::mpsc::channel();
-            let stream = decoded_in_background(candidate.active(), next_line, keep_lines, spent_rx);
+            let stream = decoded_in_background(candidate.active(), Box::new(HeldLines::new(bytes, order)), keep_lines, spent_rx);
             match replay(&setup, candidate, baseline, &mut labels, stream, spent_tx) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
@@ -225,28 +222,6 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Fills the buffer with the next non-blank line (without its `\n`);
-/// `Ok(false)` at the end of the history.
-type NextLine = Box<dyn FnMut(&mut Vec<u8>) -> std::io::Result<bool> + Send>;
-
-/// The history's lines as they come, read into the caller's buffer: no
-/// allocation per line.
-fn lines_of(input: impl Read + Send + 'static) -> NextLine {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
-    Box::new(move |line: &mut Vec<u8>| loop {
-        line.clear();
-        if reader.read_until(b'\n', line)? == 0 {
-            return Ok(false);
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(true);
-        }
-    })
-}
-
 /// A line (kept only when a baseline with another schema must decode it
 /// again) and what decoding it gave.
 type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::EventError>)>;
@@ -263,7 +238,7 @@ type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::E
 /// frees besides.
 fn decoded_in_background(
     version: std::sync::Arc<kensa_runtime::Deployment>,
-    mut next_line: NextLine,
+    mut lines: Box<dyn LineSource>,
     keep_lines: bool,
     spent: std::sync::mpsc::Receiver<Vec<Record>>,
 ) -> impl Iterator<Item = Decoded> {
@@ -271,7 +246,6 @@ fn decoded_in_background(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(8);
     std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(BATCH);
-        let mut line = Vec::new();
         loop {
             // Once a batch, free what the sink sent back.
             if batch.is_empty() {
@@ -279,9 +253,9 @@ fn decoded_in_background(
                     drop(records);
                 }
             }
-            let item = match next_line(&mut line) {
-                Ok(false) => break,
-                Ok(true) => Ok((keep_lines.then(|| line.clone()), version.decoder().decode_bytes(&line))),
+            let item = match lines.next_line() {
+                Ok(None) => break,
+                Ok(Some(line)) => Ok((keep_lines.then(|| line.to_vec()), version.decoder().decode_bytes(line))),
                 Err(e) => Err(e),
             };
             let failed = item.is_err();
@@ -326,24 +300,26 @@ impl<I: Iterator<Item = Decoded>> Iterator for Prefetching<I> {
     }
 }
 
-/// The history's lines ordered by event time, equal times (and lines whose
-/// time cannot be read, which will be reported invalid) in input order.
-fn ordered_lines(engine: &Engine, bytes: &[u8]) -> Vec<Vec<u8>> {
+/// Where the history's lines lie, ordered by event time, equal times (and
+/// lines whose time cannot be read, which will be reported invalid) in
+/// input order.
+fn time_order(engine: &Engine, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     let active = engine.active();
     let time_field = active.program().event_time_field;
-    let mut lines: Vec<(Option<i64>, &[u8])> = bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .map(|l| {
-            let time = active.decoder().decode_bytes(l).ok().and_then(|r| match r.get(time_field) {
+    let mut lines: Vec<(Option<i64>, std::ops::Range<usize>)> = line_ranges(bytes)
+        .into_iter()
+        .map(|range| {
+            let line = bytes.get(range.clone()).unwrap_or_default();
+            let time = active.decoder().decode_bytes(line).ok().and_then(|r| match r.get(time_field) {
                 Value::Timestamp(t) => Some(*t),
                 _ => None,
             });
-            (time, l)
+            (time, range)
         })
         .collect();
+    // Stable: equal times keep their input order.
     lines.sort_by_key(|(t, _)| t.unwrap_or(i64::MIN));
-    lines.into_iter().map(|(_, l)| l.to_vec()).collect()
+    lines.into_iter().map(|(_, range)| range).collect()
 }
 
 struct Setup {
