@@ -102,8 +102,6 @@ pub struct HandDefault {
     fields: Fields,
     lists: Lists,
     state: State,
-    /// What one key records, reused from event to event.
-    items: Vec<(usize, i64, Value)>,
 }
 
 impl HandDefault {
@@ -160,7 +158,7 @@ impl HandDefault {
             card,
             store,
         };
-        Some(HandDefault { fields, lists, state, items: Vec::new() })
+        Some(HandDefault { fields, lists, state })
     }
 
     /// Forgets every recorded event.
@@ -250,7 +248,7 @@ impl HandDefault {
     /// keys present (with the event's time) are held together, as the
     /// engine holds them.
     fn velocities(&mut self, r: &Record) -> Velocities {
-        let (f, s, items) = (&self.fields, &self.state, &mut self.items);
+        let (f, s) = (&self.fields, &self.state);
         let mut out = Velocities::default();
         let Value::Timestamp(t) = *r.get(f.event_time) else { return out };
         let card = r.get(f.card_hash);
@@ -270,7 +268,7 @@ impl HandDefault {
         let Some(mut held) = HeldKeys::lock(&requests) else { return out };
         let [ip, cust, device, card_key] = request_of;
         if let Some(i) = ip {
-            out.ip_cards_1h = cards_in_the_hour(&mut held, i, s.ip_cards, t, card, items);
+            out.ip_cards_1h = cards_in_the_hour(&mut held, i, s.ip_cards, t, card);
         }
         if let Some(i) = cust {
             let cards = lane_of(&held, i, s.customer_cards);
@@ -280,19 +278,16 @@ impl HandDefault {
             out.cust_avg_90d = aggregate(AggKind::Avg, amounts, t, 90 * DAY, ValueSource::Recorded, None);
             out.cust_last_time = aggregate(AggKind::Last, amounts, t, 365 * DAY, ValueSource::Time, None);
             out.cust_last_amount = aggregate(AggKind::Last, amounts, t, 365 * DAY, ValueSource::Recorded, None);
-            items.push((s.customer_cards, HOUR, card.clone()));
-            items.push((s.customer_amounts, 365 * DAY, amount.clone()));
-            held.record(i, t, items);
+            held.record(i, t, &[(s.customer_cards, HOUR, card), (s.customer_amounts, 365 * DAY, amount)]);
         }
         if let Some(i) = device {
-            out.device_cards_1h = cards_in_the_hour(&mut held, i, s.device_cards, t, card, items);
+            out.device_cards_1h = cards_in_the_hour(&mut held, i, s.device_cards, t, card);
         }
         if let Some(i) = card_key {
             let customers = lane_of(&held, i, s.card_customers);
             out.card_customers_1h = aggregate(AggKind::CountDistinct, customers, t, HOUR, ValueSource::Recorded, Some(customer));
             out.card_tx_60s = aggregate(AggKind::Count, customers, t, MINUTE, ValueSource::Time, Some(&Value::Missing));
-            items.push((s.card_customers, HOUR, customer.clone()));
-            held.record(i, t, items);
+            held.record(i, t, &[(s.card_customers, HOUR, customer)]);
         }
         out
     }
@@ -305,10 +300,9 @@ fn lane_of<'h>(held: &'h HeldKeys<'_>, i: usize, lane: usize) -> Option<&'h Wind
 
 /// `count_distinct(card.hash)` over 1 h in lane `lane` of request `i`'s
 /// key (the IP's or the device's), then the card recorded there.
-fn cards_in_the_hour(held: &mut HeldKeys<'_>, i: usize, lane: usize, t: i64, card: &Value, items: &mut Vec<(usize, i64, Value)>) -> Value {
+fn cards_in_the_hour(held: &mut HeldKeys<'_>, i: usize, lane: usize, t: i64, card: &Value) -> Value {
     let cards = aggregate(AggKind::CountDistinct, lane_of(held, i, lane), t, HOUR, ValueSource::Recorded, Some(card));
-    items.push((lane, HOUR, card.clone()));
-    held.record(i, t, items);
+    held.record(i, t, &[(lane, HOUR, card)]);
     cards
 }
 

@@ -95,19 +95,53 @@ pub(crate) struct Scratch {
     /// Per velocity: whether the event passes its `where`.
     qualifies: Vec<bool>,
     /// Per velocity: the value it would record (`of`).
-    ofs: Vec<Value>,
+    ofs: Vec<Of>,
     /// Per velocity: its value for this event.
     velocities: Vec<Value>,
     /// Per binding: (lane, lane window, velocity whose value it records,
-    /// or none for a missing value) to record, for a writable binding: the
-    /// value is moved out of `ofs` when the event is recorded, not copied.
+    /// or none for a missing value) to record, for a writable binding.
     pending: Vec<Vec<(usize, i64, Option<usize>)>>,
-    /// What one recording hands the store.
-    items: Vec<(usize, i64, Value)>,
     /// Matched rules, by index.
     matched: Vec<usize>,
     /// The JIT's answer per rule.
     out: Vec<u8>,
+}
+
+/// What a velocity records for an event (its `of`).
+enum Of {
+    /// A field of the record, read where it is: most velocities record a
+    /// field, and a copy of a string would write its reference count (an
+    /// atomic write on memory the decoding thread may own).
+    Field(FieldId),
+    /// A computed value (missing for `count()`).
+    Value(Value),
+}
+
+impl Of {
+    /// The value, for an event decided from `record`.
+    fn get<'a>(&'a self, record: &'a Record) -> &'a Value {
+        match self {
+            Of::Field(f) => record.get(*f),
+            Of::Value(v) => v,
+        }
+    }
+}
+
+/// The event's values for its velocities.
+struct Current<'a> {
+    /// Per velocity: whether the event passes its `where`.
+    qualifies: &'a [bool],
+    /// Per velocity: what the event records.
+    ofs: &'a [Of],
+    record: &'a Record,
+}
+
+impl<'a> Current<'a> {
+    /// What the event records for velocity `v`, when it passes its `where`.
+    fn value(&self, v: usize) -> Option<&'a Value> {
+        let (Some(true), Some(of)) = (self.qualifies.get(v), self.ofs.get(v)) else { return None };
+        Some(of.get(self.record))
+    }
 }
 
 impl Scratch {
@@ -188,14 +222,15 @@ pub(crate) fn evaluate(
         if s.key_ok.get(v.key_group).copied().unwrap_or(false) {
             s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
             s.ofs.push(match &v.of {
-                None => Value::Missing,
-                // Most velocities record a field: copied without a walk.
-                Some(Node::Field(f)) => base.field(*f).clone(),
-                Some(e) => interp::eval(e, &base),
+                None => Of::Value(Value::Missing),
+                // Read from the record when needed (`base.field` is
+                // `record.get` here: the score is still the field's).
+                Some(Node::Field(f)) => Of::Field(*f),
+                Some(e) => Of::Value(interp::eval(e, &base)),
             });
         } else {
             s.qualifies.push(false);
-            s.ofs.push(Value::Missing);
+            s.ofs.push(Of::Value(Value::Missing));
         }
     }
 
@@ -240,10 +275,11 @@ pub(crate) fn evaluate(
             }
         };
         let Some(held) = held else { continue };
-        read_members(program, binding, held.windows(i), t, &s.qualifies, &s.ofs, &mut s.velocities);
+        let current = Current { qualifies: &s.qualifies, ofs: &s.ofs, record };
+        read_members(program, binding, held.windows(i), t, &current, &mut s.velocities);
         if request.create {
-            take_pending(pending, &mut s.ofs, &mut s.items);
-            held.record(i, t, &mut s.items);
+            held.record(i, t, &pending_items(pending, &s.ofs, record));
+            pending.clear();
         }
     }
     // Unlock the shards before the rules run.
@@ -305,30 +341,33 @@ pub(crate) fn evaluate(
 }
 
 /// Records what the last [`evaluate`] on `d` (with
-/// [`Recording::Deferred`]) left in `s` into the windows of `d`'s writable
-/// bindings.
-pub(crate) fn commit(d: &Deployment, s: &mut Scratch) {
+/// [`Recording::Deferred`]) of `record` left in `s` into the windows of
+/// `d`'s writable bindings.
+pub(crate) fn commit(d: &Deployment, record: &Record, s: &mut Scratch) {
     let Some(t) = s.time else { return };
     for (b, binding) in d.bindings.iter().enumerate() {
         let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
             continue;
         };
         if !pending.is_empty() {
-            s.items.clear();
-            take_pending(pending, &mut s.ofs, &mut s.items);
-            binding.group.record(hash, key, t, &mut s.items);
+            binding.group.record(hash, key, t, &pending_items(pending, &s.ofs, record));
+            pending.clear();
         }
     }
 }
 
-/// Moves a binding's pending recordings, `(lane, window_ms, velocity)`,
-/// into `items` as `(lane, window_ms, value)`. Each velocity is recorded by
-/// one member at most (see `Member::records`), so its value is moved out
-/// of `ofs`, not copied.
-fn take_pending(pending: &mut Vec<(usize, i64, Option<usize>)>, ofs: &mut [Value], items: &mut Vec<(usize, i64, Value)>) {
-    items.extend(pending.drain(..).map(|(lane, window_ms, v)| {
-        (lane, window_ms, v.and_then(|v| ofs.get_mut(v)).map(std::mem::take).unwrap_or_default())
-    }));
+/// A binding's pending recordings, `(lane, window_ms, velocity)`, as the
+/// store takes them: `(lane, window_ms, value)`, each value borrowed from
+/// `ofs` or from the record.
+fn pending_items<'a>(
+    pending: &[(usize, i64, Option<usize>)],
+    ofs: &'a [Of],
+    record: &'a Record,
+) -> SmallVec<[(usize, i64, &'a Value); 8]> {
+    pending
+        .iter()
+        .map(|&(lane, window_ms, v)| (lane, window_ms, v.and_then(|v| ofs.get(v)).map_or(&Value::Missing, |of| of.get(record))))
+        .collect()
 }
 
 /// Reads the velocities of one binding from its key's windows (by lane;
@@ -338,15 +377,12 @@ fn read_members(
     binding: &crate::deployment::Binding,
     windows: Option<&[Window]>,
     t: i64,
-    qualifies: &[bool],
-    ofs: &[Value],
+    event: &Current<'_>,
     velocities: &mut [Value],
 ) {
     for m in &binding.members {
-        let (Some(v), Some(&q), Some(of)) = (program.velocities.get(m.velocity), qualifies.get(m.velocity), ofs.get(m.velocity)) else {
-            continue;
-        };
-        let current = (q && !v.excluding_current).then_some(of);
+        let Some(v) = program.velocities.get(m.velocity) else { continue };
+        let current = event.value(m.velocity).filter(|_| !v.excluding_current);
         let window = windows.and_then(|ws| ws.get(m.lane));
         if let Some(slot) = velocities.get_mut(m.velocity) {
             let source = if m.times_only { ValueSource::Time } else { ValueSource::Recorded };

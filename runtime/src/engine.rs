@@ -520,7 +520,7 @@ impl Engine {
             shadow.decide(&record, score, &decision, options.dry_run, theirs);
         }
         if recording == Recording::Deferred && !options.dry_run {
-            commit(d, mine);
+            commit(d, &record, mine);
         }
         decision
     }

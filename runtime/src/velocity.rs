@@ -330,14 +330,16 @@ impl Column {
         }
     }
 
-    /// Places an event; the column must hold its value.
-    fn place(&mut self, time: i64, value: Value) {
+    /// Places an event; the column must hold its value. Only a column of
+    /// full values keeps the value itself (a string's reference count
+    /// goes up); the others copy what they keep of it.
+    fn place(&mut self, time: i64, value: &Value) {
         match self {
             Column::Times(d) => place(d, time),
-            Column::Numbers(d) => place(d, (time, if let Value::Number(x) = value { x } else { f64::NAN })),
-            Column::Stamps(d) => place(d, (time, if let Value::Timestamp(t) = value { t } else { i64::MIN })),
-            Column::Texts(d) => place(d, (time, text_of(&value).unwrap_or(Text::NONE))),
-            Column::Values(d) => place(d, Entry { time, value }),
+            Column::Numbers(d) => place(d, (time, if let Value::Number(x) = value { *x } else { f64::NAN })),
+            Column::Stamps(d) => place(d, (time, if let Value::Timestamp(t) = value { *t } else { i64::MIN })),
+            Column::Texts(d) => place(d, (time, text_of(value).unwrap_or(Text::NONE))),
+            Column::Values(d) => place(d, Entry { time, value: value.clone() }),
         }
     }
 }
@@ -345,15 +347,20 @@ impl Column {
 impl Window {
     /// Places an event by its time (after entries of the same time) and
     /// drops what no read can see any more.
-    pub fn insert(&mut self, time: i64, value: Value, window_ms: i64) {
+    ///
+    /// The value is borrowed: a short string is copied into the window,
+    /// so recording an event's card or customer id touches neither the
+    /// event's string nor its reference count (an atomic write, and a
+    /// full memory barrier on x86, on memory another thread may own).
+    pub fn insert(&mut self, time: i64, value: &Value, window_ms: i64) {
         self.push(time, value);
         with_entries!(&mut self.column, d => trim(d, window_ms));
     }
 
     /// Places an event by its time, dropping nothing.
-    fn push(&mut self, time: i64, value: Value) {
-        if !self.column.holds(&value) {
-            self.column = self.column.widened_for(&value);
+    fn push(&mut self, time: i64, value: &Value) {
+        if !self.column.holds(value) {
+            self.column = self.column.widened_for(value);
         }
         self.column.place(time, value);
     }
@@ -392,7 +399,7 @@ impl Window {
         }
         let mut window = Window::default();
         for e in entries {
-            window.push(e.time, e.value);
+            window.push(e.time, &e.value);
         }
         Some(window)
     }
@@ -625,7 +632,7 @@ mod tests {
     fn windows_read_the_half_open_range() {
         let mut w = Window::default();
         for t in [10, 20, 20, 30] {
-            w.insert(t, Value::Number(1.0), 1_000);
+            w.insert(t, &Value::Number(1.0), 1_000);
         }
         assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 10, ValueSource::Recorded, None), Value::Number(1.0));
         assert_eq!(aggregate(AggKind::Count, Some(&w), 30, 11, ValueSource::Recorded, None), Value::Number(3.0));
@@ -735,7 +742,7 @@ mod tests {
                 _ => Value::str(&"y".repeat(TEXT_MAX + 1)),
             })).collect();
             for (time, value) in lead.into_iter().chain(events) {
-                window.insert(time, value.clone(), 1_000);
+                window.insert(time, &value, 1_000);
                 let at = plain.partition_point(|e| e.time <= time);
                 plain.insert(at, Entry { time, value });
             }
@@ -765,25 +772,25 @@ mod tests {
     #[test]
     fn columns_start_narrow_and_widen_once() {
         let mut w = Window::default();
-        w.insert(1, Value::Missing, 100);
+        w.insert(1, &Value::Missing, 100);
         assert!(matches!(w.column, Column::Times(_)));
-        w.insert(2, Value::Number(3.0), 100);
+        w.insert(2, &Value::Number(3.0), 100);
         assert!(matches!(w.column, Column::Numbers(_)));
-        w.insert(3, Value::Timestamp(9), 100);
+        w.insert(3, &Value::Timestamp(9), 100);
         assert!(matches!(w.column, Column::Values(_)));
         let mut s = Window::default();
-        s.insert(1, Value::Timestamp(5), 100);
+        s.insert(1, &Value::Timestamp(5), 100);
         assert!(matches!(s.column, Column::Stamps(_)));
-        s.insert(2, Value::Timestamp(i64::MIN), 100);
+        s.insert(2, &Value::Timestamp(i64::MIN), 100);
         assert!(matches!(s.column, Column::Values(_)));
         assert_eq!(s.entries().into_iter().map(|e| e.value).collect::<Vec<_>>(), vec![Value::Timestamp(5), Value::Timestamp(i64::MIN)]);
         let mut t = Window::default();
-        t.insert(1, Value::Missing, 100);
-        t.insert(2, Value::str(&"a".repeat(TEXT_MAX)), 100);
+        t.insert(1, &Value::Missing, 100);
+        t.insert(2, &Value::str(&"a".repeat(TEXT_MAX)), 100);
         assert!(matches!(t.column, Column::Texts(_)));
-        t.insert(3, Value::str(""), 100);
+        t.insert(3, &Value::str(""), 100);
         assert!(matches!(t.column, Column::Texts(_)));
-        t.insert(4, Value::str(&"b".repeat(TEXT_MAX + 1)), 100);
+        t.insert(4, &Value::str(&"b".repeat(TEXT_MAX + 1)), 100);
         assert!(matches!(t.column, Column::Values(_)));
         let values: Vec<Value> = t.entries().into_iter().map(|e| e.value).collect();
         assert_eq!(values, vec![Value::Missing, Value::str(&"a".repeat(TEXT_MAX)), Value::str(""), Value::str(&"b".repeat(TEXT_MAX + 1))]);

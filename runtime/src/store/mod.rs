@@ -226,15 +226,12 @@ impl SeriesGroup {
     }
 
     /// Records an event into several lanes at once, `(lane, window_ms,
-    /// value)` each; `items` is left empty. The key is copied only when new.
-    pub fn record(&self, hash: u64, key: &[KeyPart], time: i64, items: &mut Vec<(usize, i64, Value)>) {
+    /// value)` each. The key is copied only when new.
+    pub fn record(&self, hash: u64, key: &[KeyPart], time: i64, items: &[(usize, i64, &Value)]) {
         if items.is_empty() {
             return;
         }
-        let Some(shard) = self.shard(hash) else {
-            items.clear();
-            return;
-        };
+        let Some(shard) = self.shard(hash) else { return };
         let mut guard = shard.lock();
         let bucket = guard.bucket_or_insert(hash, key);
         self.record_at(&mut guard, bucket, time, items);
@@ -246,10 +243,10 @@ impl SeriesGroup {
         usize::try_from((hash >> 32) % SHARDS as u64).unwrap_or(0)
     }
 
-    /// Records `items` (emptied) into the entry in `bucket` of `shard`, one
-    /// of this group's shards, locked by the caller; then sweeps the shard
-    /// when a sweep is due.
-    fn record_at(&self, shard: &mut Shard, bucket: usize, time: i64, items: &mut Vec<(usize, i64, Value)>) {
+    /// Records `items` into the entry in `bucket` of `shard`, one of this
+    /// group's shards, locked by the caller; then sweeps the shard when a
+    /// sweep is due.
+    fn record_at(&self, shard: &mut Shard, bucket: usize, time: i64, items: &[(usize, i64, &Value)]) {
         let recorded = u64::try_from(items.len()).unwrap_or(u64::MAX);
         if let Some(entry) = shard.table.get_bucket_mut(bucket) {
             // Grown once, to the highest lane recorded (a new key records
@@ -258,13 +255,12 @@ impl SeriesGroup {
             if entry.windows.len() < lanes {
                 entry.windows.resize_with(lanes, Window::default);
             }
-            for (lane, window_ms, value) in items.drain(..) {
+            for &(lane, window_ms, value) in items {
                 if let Some(w) = entry.windows.get_mut(lane) {
                     w.insert(time, value, window_ms);
                 }
             }
         }
-        items.clear();
         shard.recorded += recorded;
         shard.newest = shard.newest.max(time);
         if shard.recorded >= shard.next_sweep {
@@ -374,13 +370,11 @@ impl<'a> HeldKeys<'a> {
         h.shard.table.get_bucket(h.bucket?).map(|e| e.windows.as_slice())
     }
 
-    /// Records `items` (emptied) for request `i`'s key, as
-    /// [`SeriesGroup::record`] does; the request must have asked for its
-    /// entry to be created.
-    pub fn record(&mut self, i: usize, time: i64, items: &mut Vec<(usize, i64, Value)>) {
-        match self.held.get_mut(i) {
-            Some(HeldKey { group, shard, bucket: Some(bucket) }) => group.record_at(shard, *bucket, time, items),
-            _ => items.clear(),
+    /// Records `items` for request `i`'s key, as [`SeriesGroup::record`]
+    /// does; the request must have asked for its entry to be created.
+    pub fn record(&mut self, i: usize, time: i64, items: &[(usize, i64, &Value)]) {
+        if let Some(HeldKey { group, shard, bucket: Some(bucket) }) = self.held.get_mut(i) {
+            group.record_at(shard, *bucket, time, items);
         }
     }
 }
@@ -422,10 +416,10 @@ mod tests {
             let mut held = HeldKeys::lock(&[request(&a, &ka, true), request(&b, &kb, false)]).unwrap();
             assert_eq!(held.windows(0).map(<[Window]>::len), Some(0), "created, nothing recorded yet");
             assert!(held.windows(1).is_none(), "not created");
-            held.record(0, 5, &mut vec![(lane_a, 10, Value::Missing)]);
+            held.record(0, 5, &[(lane_a, 10, &Value::Missing)]);
         }
         assert_eq!(store.stats(), StoreStats { keys: 1, entries: 1 });
-        b.record(b.hash(&kb), &kb, 6, &mut vec![(lane_b, 10, Value::Number(2.0))]);
+        b.record(b.hash(&kb), &kb, 6, &[(lane_b, 10, &Value::Number(2.0))]);
         let held = HeldKeys::lock(&[request(&b, &kb, false), request(&a, &ka, false)]).unwrap();
         assert_eq!(held.windows(0).unwrap()[lane_b].entries(), vec![crate::velocity::Entry { time: 6, value: Value::Number(2.0) }]);
         assert_eq!(held.windows(1).unwrap()[lane_a].newest(), Some(5));

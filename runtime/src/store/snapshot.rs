@@ -424,8 +424,7 @@ mod tests {
         let group = old.group(&["customer.id".to_string()]);
         let lane = group.exact_lane("of(amount) by(customer.id) over(3600000ms) where()", 3_600_000);
         let key = [KeyPart::Str(Arc::from("c1"))];
-        let mut items = vec![(lane, 3_600_000, Value::Number(5.0))];
-        group.record(group.hash(&key), &key, 10, &mut items);
+        group.record(group.hash(&key), &key, 10, &[(lane, 3_600_000, &Value::Number(5.0))]);
         let mut bytes = old.snapshot_bytes();
         // The header's version is outside the checksum.
         bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&1u32.to_le_bytes());
