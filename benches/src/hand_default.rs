@@ -16,7 +16,7 @@ use kensa_compiler::schema::FieldId;
 use kensa_compiler::value::Value;
 use kensa_dsl::ast::AggKind;
 use kensa_runtime::store::{HeldKeys, KeyRequest, SeriesGroup, VelocityStore};
-use kensa_runtime::velocity::{aggregate, KeyPart, ValueSource, Window};
+use kensa_runtime::velocity::{aggregate, KeyRef, ValueSource, Window};
 use kensa_runtime::Record;
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -255,8 +255,8 @@ impl HandDefault {
         let customer = r.get(f.customer);
         let amount = r.get(f.amount);
         let groups: [&SeriesGroup; 4] = [&s.ip, &s.customer, &s.device, &s.card];
-        let parts: [Option<[KeyPart; 1]>; 4] =
-            [r.get(f.ip), customer, r.get(f.device), card].map(|v| KeyPart::of(v).map(|p| [p]));
+        let parts: [Option<[KeyRef<'_>; 1]>; 4] =
+            [r.get(f.ip), customer, r.get(f.device), card].map(|v| KeyRef::of(v).map(|p| [p]));
         let mut requests: SmallVec<[KeyRequest<'_>; 4]> = SmallVec::new();
         let mut request_of = [None; 4];
         for (i, (group, key)) in groups.into_iter().zip(&parts).enumerate() {

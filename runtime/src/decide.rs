@@ -8,7 +8,7 @@ use crate::decision::{Decision, Explained, ScoreLevel};
 use crate::deployment::Deployment;
 use crate::record::Record;
 use crate::store::{HeldKeys, KeyRequest};
-use crate::velocity::{aggregate, Key, KeyPart, ValueSource, Window};
+use crate::velocity::{aggregate, KeyRef, ValueSource, Window};
 use kensa_compiler::check::Phase;
 use kensa_compiler::interp::{self, Env};
 use kensa_compiler::ir::{ListId, Node, Program, Read, SetData, VelocityId};
@@ -83,10 +83,6 @@ impl Env for EvalEnv<'_> {
 pub(crate) struct Scratch {
     /// The event time, when it has one.
     time: Option<i64>,
-    /// Per key group: the event's key parts.
-    keys: Vec<Key>,
-    /// Per key group: whether the key is complete (and the event has a time).
-    key_ok: Vec<bool>,
     /// Per binding: the key's hash in its group.
     hashes: Vec<u64>,
     /// Per binding: its key's request to `HeldKeys`, when its key is
@@ -144,11 +140,53 @@ impl<'a> Current<'a> {
     }
 }
 
+/// An event's key in each key group, borrowed from its record (see
+/// [`KeyRef`]).
+struct EventKeys<'r> {
+    /// Every complete key's parts, one key after another.
+    parts: SmallVec<[KeyRef<'r>; 8]>,
+    /// Per key group: where its key lies in `parts`; `None` when a key
+    /// field is missing or the event has no time.
+    groups: SmallVec<[Option<std::ops::Range<usize>>; 4]>,
+}
+
+impl<'r> EventKeys<'r> {
+    /// The keys of `record` in `program`'s key groups; none is complete
+    /// when the event has no time.
+    #[inline]
+    fn of(program: &Program, record: &'r Record, has_time: bool) -> EventKeys<'r> {
+        let mut keys = EventKeys { parts: SmallVec::new(), groups: SmallVec::new() };
+        for fields in &program.key_groups {
+            let start = keys.parts.len();
+            let mut complete = has_time;
+            for f in fields {
+                match KeyRef::of(record.get(*f)) {
+                    Some(part) if complete => keys.parts.push(part),
+                    _ => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if complete {
+                keys.groups.push(Some(start..keys.parts.len()));
+            } else {
+                keys.parts.truncate(start);
+                keys.groups.push(None);
+            }
+        }
+        keys
+    }
+
+    /// Key group `g`'s key, when complete.
+    fn get(&self, g: usize) -> Option<&[KeyRef<'r>]> {
+        let range = self.groups.get(g)?.clone()?;
+        self.parts.get(range)
+    }
+}
+
 impl Scratch {
     fn prepare(&mut self, d: &Deployment) {
-        let groups = d.program.key_groups.len();
-        self.keys.resize_with(groups, Vec::new);
-        self.key_ok.resize(groups, false);
         self.hashes.clear();
         self.hashes.resize(d.bindings.len(), 0);
         self.request_of.clear();
@@ -202,24 +240,11 @@ pub(crate) fn evaluate(
 
     // Each key group's key, built once; incomplete when a key field is
     // missing or the event has no time.
-    for (g, fields) in program.key_groups.iter().enumerate() {
-        let (Some(parts), Some(ok)) = (s.keys.get_mut(g), s.key_ok.get_mut(g)) else { continue };
-        parts.clear();
-        *ok = s.time.is_some();
-        for f in fields {
-            match KeyPart::of(record.get(*f)) {
-                Some(p) => parts.push(p),
-                None => {
-                    *ok = false;
-                    break;
-                }
-            }
-        }
-    }
+    let keys = EventKeys::of(program, record, s.time.is_some());
     // What each velocity would record; nothing for one whose key is
     // incomplete (it reads missing and records nothing).
     for v in &program.velocities {
-        if s.key_ok.get(v.key_group).copied().unwrap_or(false) {
+        if keys.get(v.key_group).is_some() {
             s.qualifies.push(v.filter.as_ref().is_none_or(|f| interp::truth(f, &base) == Some(true)));
             s.ofs.push(match &v.of {
                 None => Of::Value(Value::Missing),
@@ -240,7 +265,7 @@ pub(crate) fn evaluate(
     let mut requests: SmallVec<[KeyRequest<'_>; 4]> = SmallVec::new();
     for (b, binding) in d.bindings.iter().enumerate() {
         let g = binding.key_group;
-        let (Some(true), Some(key), Some(_), Some(pending)) = (s.key_ok.get(g).copied(), s.keys.get(g), s.time, s.pending.get_mut(b)) else {
+        let (Some(key), Some(_), Some(pending)) = (keys.get(g), s.time, s.pending.get_mut(b)) else {
             continue;
         };
         let hash = binding.group.hash(key);
@@ -345,8 +370,9 @@ pub(crate) fn evaluate(
 /// `d`'s writable bindings.
 pub(crate) fn commit(d: &Deployment, record: &Record, s: &mut Scratch) {
     let Some(t) = s.time else { return };
+    let keys = EventKeys::of(&d.program, record, true);
     for (b, binding) in d.bindings.iter().enumerate() {
-        let (Some(key), Some(&hash), Some(pending)) = (s.keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
+        let (Some(key), Some(&hash), Some(pending)) = (keys.get(binding.key_group), s.hashes.get(b), s.pending.get_mut(b)) else {
             continue;
         };
         if !pending.is_empty() {

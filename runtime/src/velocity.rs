@@ -52,6 +52,17 @@ impl KeyPart {
 }
 
 impl KeyPart {
+    /// This part, borrowed: the form the store hashes and compares.
+    pub fn as_key_ref(&self) -> KeyRef<'_> {
+        match self {
+            KeyPart::Str(s) => KeyRef::Str(s),
+            KeyPart::Num(n) => KeyRef::Num(*n),
+            KeyPart::Ip(a) => KeyRef::Ip(*a),
+            KeyPart::Int(t) => KeyRef::Int(*t),
+            KeyPart::Bool(b) => KeyRef::Bool(*b),
+        }
+    }
+
     /// A value this key part is taken from ([`KeyPart::of`] gives it back;
     /// an `Int` reads as a timestamp, which keys the same as a duration).
     pub fn to_value(&self) -> Value {
@@ -67,6 +78,50 @@ impl KeyPart {
 
 /// A key tuple.
 pub type Key = Vec<KeyPart>;
+
+/// A [`KeyPart`] borrowed from the value it is taken from: what the store
+/// hashes, looks up and compares. Building an event's key this way touches
+/// no string's reference count (an atomic write, on memory the thread that
+/// decoded the event may own); the store copies the key only when it is new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyRef<'a> {
+    /// A string.
+    Str(&'a str),
+    /// A number's bits (`-0` normalised to `0`).
+    Num(u64),
+    /// An IP address in the 128-bit space.
+    Ip(u128),
+    /// A timestamp or duration in ms.
+    Int(i64),
+    /// A bool.
+    Bool(bool),
+}
+
+impl<'a> KeyRef<'a> {
+    /// The key part of a scalar value, as [`KeyPart::of`] takes it;
+    /// `None` for missing (and lists).
+    pub fn of(v: &'a Value) -> Option<KeyRef<'a>> {
+        Some(match (v, PartRef::of(v)?) {
+            (Value::Str(s), _) => KeyRef::Str(s),
+            (_, PartRef::Num(n)) => KeyRef::Num(n),
+            (_, PartRef::Ip(a)) => KeyRef::Ip(a),
+            (_, PartRef::Int(t)) => KeyRef::Int(t),
+            (_, PartRef::Bool(b)) => KeyRef::Bool(b),
+            (_, PartRef::Str(_)) => return None,
+        })
+    }
+
+    /// The part, owned (a string is copied).
+    pub fn to_part(self) -> KeyPart {
+        match self {
+            KeyRef::Str(s) => KeyPart::Str(Arc::from(s)),
+            KeyRef::Num(n) => KeyPart::Num(n),
+            KeyRef::Ip(a) => KeyPart::Ip(a),
+            KeyRef::Int(t) => KeyPart::Int(t),
+            KeyRef::Bool(b) => KeyPart::Bool(b),
+        }
+    }
+}
 
 /// A [`KeyPart`] borrowed from its value: what `count_distinct` compares,
 /// without touching the strings' reference counts. A string is its UTF-8

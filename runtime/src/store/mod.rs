@@ -30,7 +30,7 @@
 pub mod snapshot;
 mod stored_key;
 
-use crate::velocity::{KeyPart, Window};
+use crate::velocity::{KeyRef, Window};
 use stored_key::StoredKey;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use hashbrown::DefaultHashBuilder;
@@ -100,7 +100,7 @@ impl KeyEntry {
     /// True when this is the entry of `key` (whose hash is `hash`): the
     /// stored hash first, which rules out nearly every other key without
     /// reading its parts.
-    fn is(&self, hash: u64, key: &[KeyPart]) -> bool {
+    fn is(&self, hash: u64, key: &[KeyRef<'_>]) -> bool {
         self.hash == hash && self.key.matches(key)
     }
 }
@@ -217,7 +217,7 @@ impl SeriesGroup {
 
     /// The hash of a key, computed once per event and group: it picks the
     /// shard and finds the key in it.
-    pub fn hash(&self, key: &[KeyPart]) -> u64 {
+    pub fn hash(&self, key: &[KeyRef<'_>]) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -227,7 +227,7 @@ impl SeriesGroup {
 
     /// Records an event into several lanes at once, `(lane, window_ms,
     /// value)` each. The key is copied only when new.
-    pub fn record(&self, hash: u64, key: &[KeyPart], time: i64, items: &[(usize, i64, &Value)]) {
+    pub fn record(&self, hash: u64, key: &[KeyRef<'_>], time: i64, items: &[(usize, i64, &Value)]) {
         if items.is_empty() {
             return;
         }
@@ -275,7 +275,7 @@ impl SeriesGroup {
 impl Shard {
     /// The bucket of `key`'s entry (whose hash is `hash`), created when new.
     /// The key is copied only when new.
-    fn bucket_or_insert(&mut self, hash: u64, key: &[KeyPart]) -> usize {
+    fn bucket_or_insert(&mut self, hash: u64, key: &[KeyRef<'_>]) -> usize {
         match self.table.entry(hash, |e| e.is(hash, key), |e| e.hash) {
             TableEntry::Occupied(o) => o.bucket_index(),
             TableEntry::Vacant(v) => v.insert(KeyEntry { hash, key: StoredKey::of(key), windows: LaneWindows::new() }).bucket_index(),
@@ -291,7 +291,7 @@ pub struct KeyRequest<'a> {
     /// The key's hash in that group ([`SeriesGroup::hash`]).
     pub hash: u64,
     /// The key's parts.
-    pub key: &'a [KeyPart],
+    pub key: &'a [KeyRef<'a>],
     /// Whether to create the key's entry when it has none.
     pub create: bool,
 }
@@ -397,11 +397,11 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
     use super::*;
 
-    fn key(s: &str) -> Vec<KeyPart> {
-        vec![KeyPart::Str(Arc::from(s))]
+    fn key(s: &str) -> Vec<KeyRef<'_>> {
+        vec![KeyRef::Str(s)]
     }
 
-    fn request<'a>(group: &'a SeriesGroup, key: &'a [KeyPart], create: bool) -> KeyRequest<'a> {
+    fn request<'a>(group: &'a SeriesGroup, key: &'a [KeyRef<'a>], create: bool) -> KeyRequest<'a> {
         KeyRequest { group, hash: group.hash(key), key, create }
     }
 
@@ -431,7 +431,8 @@ mod tests {
         let g = store.group(&["ip".to_string()]);
         let first = key("k0");
         let shard = g.shard_index(g.hash(&first));
-        let second = (1..).map(|i| key(&format!("k{i}"))).find(|k| g.shard_index(g.hash(k)) == shard).unwrap();
+        let name = (1..).map(|i| format!("k{i}")).find(|n| g.shard_index(g.hash(&key(n))) == shard).unwrap();
+        let second = key(&name);
         assert!(HeldKeys::lock(&[request(&g, &first, true), request(&g, &second, true)]).is_none());
         assert_eq!(store.stats().keys, 0, "and nothing was created");
     }
@@ -445,7 +446,8 @@ mod tests {
             let (a, b, done) = (Arc::clone(&a), Arc::clone(&b), done.clone());
             std::thread::spawn(move || {
                 for i in 0..20_000usize {
-                    let (ka, kb) = (key(&format!("a{}", (i * 7 + thread) % 64)), key(&format!("b{}", (i * 13 + thread) % 64)));
+                    let (na, nb) = (format!("a{}", (i * 7 + thread) % 64), format!("b{}", (i * 13 + thread) % 64));
+                    let (ka, kb) = (key(&na), key(&nb));
                     // Half the threads name the groups in one order, half in the other.
                     let requests = if thread % 2 == 0 {
                         [request(&a, &ka, true), request(&b, &kb, true)]

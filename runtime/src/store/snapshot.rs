@@ -20,7 +20,7 @@
 //! instant, save when no decision is in flight (at shutdown).
 
 use super::{KeyEntry, LaneWindows, Lane, Shard, StoredKey, VelocityStore};
-use crate::velocity::{Entry, KeyPart, Window};
+use crate::velocity::{Entry, KeyPart, KeyRef, Window};
 use kensa_compiler::schema::EVENT_TIME_PATH;
 use kensa_compiler::value::{u128_to_ip, ip_to_u128, Value};
 use std::io::Write;
@@ -108,6 +108,7 @@ impl VelocityStore {
             let group = self.group(&g.key_paths);
             let lanes: Vec<usize> = g.lanes.iter().map(|l| group.exact_lane(&l.series, l.window_ms)).collect();
             for (key, windows) in g.keys {
+                let key: Vec<KeyRef<'_>> = key.iter().map(KeyPart::as_key_ref).collect();
                 let hash = group.hash(&key);
                 let Some(shard) = group.shard(hash) else { continue };
                 let mut shard = shard.lock();
@@ -423,7 +424,7 @@ mod tests {
         let old = VelocityStore::new();
         let group = old.group(&["customer.id".to_string()]);
         let lane = group.exact_lane("of(amount) by(customer.id) over(3600000ms) where()", 3_600_000);
-        let key = [KeyPart::Str(Arc::from("c1"))];
+        let key = [KeyRef::Str("c1")];
         group.record(group.hash(&key), &key, 10, &[(lane, 3_600_000, &Value::Number(5.0))]);
         let mut bytes = old.snapshot_bytes();
         // The header's version is outside the checksum.

@@ -5,7 +5,7 @@
 //! a `Vec<KeyPart>` of an `Arc<str>` costs two of them per lookup.
 
 use crate::inline_str::InlineStr;
-use crate::velocity::KeyPart;
+use crate::velocity::{KeyPart, KeyRef};
 use std::borrow::Cow;
 
 /// The longest string kept inside the entry.
@@ -23,23 +23,23 @@ pub(crate) enum StoredKey {
 }
 
 impl StoredKey {
-    /// The stored form of `key`.
-    pub(crate) fn of(key: &[KeyPart]) -> StoredKey {
+    /// The stored form of `key` (its strings copied).
+    pub(crate) fn of(key: &[KeyRef<'_>]) -> StoredKey {
         match key {
-            [KeyPart::Str(s)] => InlineStr::new(s).map_or_else(|| StoredKey::One(KeyPart::Str(s.clone())), StoredKey::Short),
-            [one] => StoredKey::One(one.clone()),
-            parts => StoredKey::Parts(parts.into()),
+            [KeyRef::Str(s)] => InlineStr::new(s).map_or_else(|| StoredKey::One(KeyRef::Str(s).to_part()), StoredKey::Short),
+            [one] => StoredKey::One(one.to_part()),
+            parts => StoredKey::Parts(parts.iter().map(|p| p.to_part()).collect()),
         }
     }
 
     /// True when this is `key`.
-    pub(crate) fn matches(&self, key: &[KeyPart]) -> bool {
+    pub(crate) fn matches(&self, key: &[KeyRef<'_>]) -> bool {
         match (self, key) {
-            (StoredKey::Short(short), [KeyPart::Str(s)]) => short.bytes() == Some(s.as_bytes()),
+            (StoredKey::Short(short), [KeyRef::Str(s)]) => short.bytes() == Some(s.as_bytes()),
             (StoredKey::Short(_), _) => false,
-            (StoredKey::One(part), [other]) => part == other,
+            (StoredKey::One(part), [other]) => part.as_key_ref() == *other,
             (StoredKey::One(_), _) => false,
-            (StoredKey::Parts(parts), _) => **parts == *key,
+            (StoredKey::Parts(parts), _) => parts.iter().map(KeyPart::as_key_ref).eq(key.iter().copied()),
         }
     }
 
@@ -63,6 +63,10 @@ mod tests {
         k.parts().into_owned()
     }
 
+    fn refs(key: &[KeyPart]) -> Vec<KeyRef<'_>> {
+        key.iter().map(KeyPart::as_key_ref).collect()
+    }
+
     fn s(text: &str) -> KeyPart {
         KeyPart::Str(Arc::from(text))
     }
@@ -82,13 +86,13 @@ mod tests {
             vec![KeyPart::Int(5), KeyPart::Bool(true)],
         ];
         for (i, a) in keys.iter().enumerate() {
-            let stored = StoredKey::of(a);
+            let stored = StoredKey::of(&refs(a));
             assert_eq!(&to_key(&stored), a);
             for (j, b) in keys.iter().enumerate() {
-                assert_eq!(stored.matches(b), i == j, "{a:?} against {b:?}");
+                assert_eq!(stored.matches(&refs(b)), i == j, "{a:?} against {b:?}");
             }
         }
-        assert!(matches!(StoredKey::of(&keys[1]), StoredKey::Short(_)));
-        assert!(matches!(StoredKey::of(&keys[4]), StoredKey::One(_)));
+        assert!(matches!(StoredKey::of(&refs(&keys[1])), StoredKey::Short(_)));
+        assert!(matches!(StoredKey::of(&refs(&keys[4])), StoredKey::One(_)));
     }
 }
