@@ -38,16 +38,9 @@ pub enum KeyPart {
 
 impl KeyPart {
     /// The key part of a scalar value; `None` for missing (and lists).
+    /// A string is copied: deciding reads keys as [`KeyRef`]s instead.
     pub fn of(v: &Value) -> Option<KeyPart> {
-        Some(match (v, PartRef::of(v)?) {
-            // The string's own `Arc`, not a copy of its text.
-            (Value::Str(s), _) => KeyPart::Str(s.clone()),
-            (_, PartRef::Num(n)) => KeyPart::Num(n),
-            (_, PartRef::Ip(a)) => KeyPart::Ip(a),
-            (_, PartRef::Int(t)) => KeyPart::Int(t),
-            (_, PartRef::Bool(b)) => KeyPart::Bool(b),
-            (_, PartRef::Str(_)) => return None,
-        })
+        KeyRef::of(v).map(KeyRef::to_part)
     }
 }
 
@@ -98,8 +91,7 @@ pub enum KeyRef<'a> {
 }
 
 impl<'a> KeyRef<'a> {
-    /// The key part of a scalar value, as [`KeyPart::of`] takes it;
-    /// `None` for missing (and lists).
+    /// The key part of a scalar value; `None` for missing (and lists).
     pub fn of(v: &'a Value) -> Option<KeyRef<'a>> {
         Some(match (v, PartRef::of(v)?) {
             (Value::Str(s), _) => KeyRef::Str(s),
@@ -679,7 +671,9 @@ mod tests {
             KeyPart::Bool(true),
         ];
         for p in parts {
-            assert_eq!(KeyPart::of(&p.to_value()), Some(p));
+            let value = p.to_value();
+            assert_eq!(KeyRef::of(&value), Some(p.as_key_ref()), "borrowed, {p:?} is itself");
+            assert_eq!(KeyPart::of(&value), Some(p));
         }
     }
 
