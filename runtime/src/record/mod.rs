@@ -163,7 +163,13 @@ struct Group {
 impl Group {
     /// The node of one segment.
     fn get(&self, segment: &str) -> Option<&Node> {
-        self.index.get(segment).and_then(|&i| self.children.get(i)).map(|(_, node)| node)
+        self.find(segment).map(|(_, node)| node)
+    }
+
+    /// The position of one segment in `children`, and its node.
+    fn find(&self, segment: &str) -> Option<(usize, &Node)> {
+        let i = *self.index.get(segment)?;
+        self.children.get(i).map(|(_, node)| (i, node))
     }
 
     /// The position of `segment` in `children`, the node appended when new.
@@ -710,9 +716,12 @@ fn scalar_value(ty: TypeName, path: &str, s: Scalar<'_>) -> Result<Value, String
 fn walk<'g>(group: &'g Group, key: &str) -> Option<&'g Node> {
     // Children are single segments: a key is found whole, or it is dotted
     // (or unknown). Most keys are plain, so they are not scanned for dots.
-    if let Some(node) = group.get(key) {
-        return Some(node);
-    }
+    group.get(key).or_else(|| walk_dotted(group, key))
+}
+
+/// The node of a dotted key (`card.hash`) from `group`, segment by
+/// segment; `None` for a key without a dot.
+fn walk_dotted<'g>(group: &'g Group, key: &str) -> Option<&'g Node> {
     let (first, rest) = key.split_once('.')?;
     let mut node = group.get(first)?;
     for seg in rest.split('.') {

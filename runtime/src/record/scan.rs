@@ -14,7 +14,7 @@
 //! anything after the object but whitespace. Field values are converted by
 //! the serde path's own [`scalar_value`].
 
-use super::{scalar_value, walk, Group, Node, Record, Scalar};
+use super::{scalar_value, walk_dotted, Group, Node, Record, Scalar};
 use kensa_dsl::ast::TypeName;
 
 /// The most schema fields the scanner tracks (a bit each); larger schemas
@@ -189,13 +189,13 @@ impl<'a> Scanner<'a> {
                 Some(node) => Some(node),
                 None => {
                     let key = s.key()?;
-                    match group.index.get(key) {
+                    match group.find(key) {
                         // Looked for after it from now on.
-                        Some(&i) => {
+                        Some((i, node)) => {
                             next = i + 1;
-                            group.children.get(i).map(|(_, node)| node)
+                            Some(node)
                         }
-                        None => walk(group, key),
+                        None => walk_dotted(group, key),
                     }
                 }
             };
