@@ -224,6 +224,31 @@ fn a_baseline_with_other_fields_reads_them_from_each_line() {
     }
 }
 
+/// A baseline of the same schema decides the candidate's records: a field
+/// only the baseline reads (here `device.id`) is decoded for it too,
+/// whether the history streams in order or is ordered first.
+#[test]
+fn a_baseline_reads_fields_the_candidate_does_not() {
+    for in_order in [true, false] {
+        let f = Files::new(if in_order { "baseline-fields-streamed" } else { "baseline-fields-ordered" });
+        let event = |id: &str, minute: u32, device: &str| {
+            json!({"event": {"id": id, "time": format!("2026-01-01T00:{minute:02}:00Z")},
+                   "card": {"hash": id}, "amount": 100, "device": {"id": device}})
+            .to_string()
+        };
+        let mut lines = [event("e1", 0, "d-bad"), event("e2", 1, "d-ok"), event("e3", 2, "d-bad")];
+        if !in_order {
+            lines.swap(0, 1);
+        }
+        std::fs::write(f.dir.join("history.jsonl"), lines.join("\n")).unwrap();
+        std::fs::write(f.dir.join("base.kensa"), "ruleset b { rule device -> block when device.id == \"d-bad\" }").unwrap();
+        let (out, s, _) = f.run(&["--baseline", &f.p("base.kensa")]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(s["baseline"]["stopped_only_baseline"]["count"], 2, "in order: {in_order}: {s}");
+        assert_eq!(s["baseline"]["stopped_only_candidate"]["count"], 0);
+    }
+}
+
 #[test]
 fn bad_inputs() {
     let f = Files::new("bad");

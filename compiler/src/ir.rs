@@ -233,3 +233,65 @@ pub struct Program {
     /// Rules, in source order.
     pub rules: Vec<RuleIr>,
 }
+
+impl Program {
+    /// Every field deciding an event can read, in slot order: the fields
+    /// in the rules' conditions and in the velocities (keys, recorded
+    /// expression, filter), and the three the engine reads itself (the
+    /// event's id and time, and the score). A reader that keeps only these
+    /// (see the runtime's `Decoder::keeping`) decides exactly as one that
+    /// keeps every field.
+    pub fn fields_read(&self) -> Vec<FieldId> {
+        let mut read = vec![self.event_id_field, self.event_time_field, self.score_field];
+        read.extend(self.velocities.iter().flat_map(|v| v.keys.iter().copied()));
+        let mut note = |n: &Node| {
+            if let Node::Field(f) = n {
+                read.push(*f);
+            }
+        };
+        for rule in &self.rules {
+            rule.when.walk(&mut note);
+        }
+        for v in &self.velocities {
+            for node in v.of.iter().chain(&v.filter) {
+                node.walk(&mut note);
+            }
+        }
+        read.sort_unstable();
+        read.dedup();
+        read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    /// The paths of `fields_read` of a rule set.
+    fn paths_read(src: &str) -> Vec<String> {
+        let program = crate::lower::lower(&crate::compile_source(src).expect("compiles"));
+        let fields = program.schema.fields();
+        program.fields_read().iter().filter_map(|id| fields.get(id.0 as usize)).map(|f| f.path.clone()).collect()
+    }
+
+    #[test]
+    fn fields_read_are_the_conditions_the_velocities_and_the_engines_own() {
+        let src = r#"ruleset t {
+          velocity spend = sum(amount) by card.hash, device.id over 1h where currency == "JPY"
+          velocity seen = count() by ip.address over 10m
+          rule a -> block when spend > 100 and lower(customer.email) == "x@y.z"
+          rule b -> alert when seen > 3 or hour(event.time, "+09:00") < 6
+        }"#;
+        let mut want = [
+            "event.id", "event.time", "score", "amount", "card.hash", "device.id", "currency", "ip.address", "customer.email",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut got = paths_read(src);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // Nothing else of the schema: no card.bin, no browser fields.
+        assert_eq!(paths_read("ruleset u { rule r -> alert when true }"), ["event.id", "event.time", "score"]);
+    }
+}

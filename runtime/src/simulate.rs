@@ -123,6 +123,11 @@ impl RowFields {
         let slot = |path: &str| program.schema.lookup(path).map(|(f, _)| f);
         RowFields { customer_id: slot("customer.id"), amount: slot("amount") }
     }
+
+    /// The slots a row reads (besides what the decision carries).
+    pub fn fields(self) -> impl Iterator<Item = FieldId> {
+        self.customer_id.into_iter().chain(self.amount)
+    }
 }
 
 impl Replayed {

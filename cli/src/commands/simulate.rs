@@ -12,6 +12,7 @@ use crate::report;
 use crate::source::{load_engine, RulesFile};
 use crate::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use kensa_compiler::value::Value;
+use kensa_runtime::record::Decoder;
 use kensa_runtime::simulate::{default_stop_flag, write_csv_header, Comparison, Labels, Replayed, RowFields, Tally};
 use kensa_runtime::{DecideOptions, Decision, Engine, Record};
 use rand::{RngExt, SeedableRng};
@@ -160,7 +161,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
     // the lines kept after decoding.
     let keep_lines = baseline.as_ref().is_some_and(|b| b.active().schema() != candidate.active().schema());
     let (spent_tx, spent_rx) = std::sync::mpsc::channel();
-    let stream = decoded_in_background(candidate.active(), Box::new(ReadLines::new(progress.wrap_read(file))), keep_lines, spent_rx);
+    let stream = decoded_in_background(replay_decoder(&candidate, baseline.as_ref(), keep_lines), Box::new(ReadLines::new(progress.wrap_read(file))), keep_lines, spent_rx);
     let streamed = replay(&setup, candidate, baseline, &mut labels, stream, spent_tx);
     let run = match streamed {
         Ok(run) => run,
@@ -178,7 +179,7 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             let order = time_order(&candidate, &bytes);
             labels.forget_seen();
             let (spent_tx, spent_rx) = std::sync::mpsc::channel();
-            let stream = decoded_in_background(candidate.active(), Box::new(HeldLines::new(bytes, order)), keep_lines, spent_rx);
+            let stream = decoded_in_background(replay_decoder(&candidate, baseline.as_ref(), keep_lines), Box::new(HeldLines::new(bytes, order)), keep_lines, spent_rx);
             match replay(&setup, candidate, baseline, &mut labels, stream, spent_tx) {
                 Ok(run) => run,
                 Err(Stop::Exit(code)) => return Err(code),
@@ -222,6 +223,21 @@ fn progress_bar(size: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// The decoder of a replay: it keeps what deciding and reporting read (the
+/// candidate's fields, a baseline's when it decides the same records, and
+/// the result rows'), and checks but drops every other field, whose text
+/// would only be copied and freed (see `Decoder::keeping`). A baseline of
+/// another schema (`keep_lines`) decodes each line itself.
+fn replay_decoder(candidate: &Engine, baseline: Option<&Engine>, keep_lines: bool) -> Decoder {
+    let active = candidate.active();
+    let mut kept = active.program().fields_read();
+    kept.extend(RowFields::of(active.program()).fields());
+    if let (Some(b), false) = (baseline, keep_lines) {
+        kept.extend(b.active().program().fields_read());
+    }
+    Decoder::keeping(std::sync::Arc::clone(active.schema()), &kept)
+}
+
 /// A line (kept only when a baseline with another schema must decode it
 /// again) and what decoding it gave.
 type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::EventError>)>;
@@ -237,7 +253,7 @@ type Decoded = std::io::Result<(Option<Vec<u8>>, Result<Record, kensa_runtime::E
 /// page faults a replay) and the freeing thread paid for the cross-thread
 /// frees besides.
 fn decoded_in_background(
-    version: std::sync::Arc<kensa_runtime::Deployment>,
+    decoder: Decoder,
     mut lines: Box<dyn LineSource>,
     keep_lines: bool,
     spent: std::sync::mpsc::Receiver<Vec<Record>>,
@@ -255,7 +271,7 @@ fn decoded_in_background(
             }
             let item = match lines.next_line() {
                 Ok(None) => break,
-                Ok(Some(line)) => Ok((keep_lines.then(|| line.to_vec()), version.decoder().decode_bytes(line))),
+                Ok(Some(line)) => Ok((keep_lines.then(|| line.to_vec()), decoder.decode_bytes(line))),
                 Err(e) => Err(e),
             };
             let failed = item.is_err();
@@ -306,11 +322,13 @@ impl<I: Iterator<Item = Decoded>> Iterator for Prefetching<I> {
 fn time_order(engine: &Engine, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     let active = engine.active();
     let time_field = active.program().event_time_field;
+    // Only the time is read here: no other field's text is copied.
+    let decoder = Decoder::keeping(std::sync::Arc::clone(active.schema()), &[time_field]);
     let mut lines: Vec<(Option<i64>, std::ops::Range<usize>)> = line_ranges(bytes)
         .into_iter()
         .map(|range| {
             let line = bytes.get(range.clone()).unwrap_or_default();
-            let time = active.decoder().decode_bytes(line).ok().and_then(|r| match r.get(time_field) {
+            let time = decoder.decode_bytes(line).ok().and_then(|r| match r.get(time_field) {
                 Value::Timestamp(t) => Some(*t),
                 _ => None,
             });

@@ -147,6 +147,9 @@ impl std::error::Error for EventError {}
 pub struct Decoder {
     root: Group,
     schema: Arc<Schema>,
+    /// The fields read and checked but left missing ([`Decoder::keeping`]);
+    /// empty for [`Decoder::new`].
+    dropped: Vec<FieldId>,
 }
 
 /// One level of the schema tree: its segments, in the order the schema
@@ -185,16 +188,41 @@ impl Group {
 
 #[derive(Debug)]
 enum Node {
-    Field { id: FieldId, ty: TypeName, path: String },
+    /// A field; `kept` false when its value is checked and then left
+    /// missing ([`Decoder::keeping`]).
+    Field { id: FieldId, ty: TypeName, path: String, kept: bool },
     Group { group: Group, path: String },
 }
 
 impl Decoder {
     /// Builds the decoder of a schema.
     pub fn new(schema: Arc<Schema>) -> Decoder {
+        Decoder::build(schema, |_| true)
+    }
+
+    /// A decoder of `schema` that keeps only the fields in `kept`. Every
+    /// other field is still read and checked as [`Decoder::new`] checks it
+    /// (a value of the wrong type, or a field given twice, makes the event
+    /// invalid all the same) and then left missing in the record, so the
+    /// text of a string no rule reads is never copied nor freed.
+    ///
+    /// For a reader that knows every field it will look at: a replay keeps
+    /// what its rule sets read ([`kensa_compiler::ir::Program::fields_read`])
+    /// and what its result rows show. A record from this decoder must never
+    /// reach a program that reads any other field.
+    pub fn keeping(schema: Arc<Schema>, kept: &[FieldId]) -> Decoder {
+        Decoder::build(schema, |id| kept.contains(&id))
+    }
+
+    fn build(schema: Arc<Schema>, kept: impl Fn(FieldId) -> bool) -> Decoder {
         let mut root = Group::default();
+        let mut dropped = Vec::new();
         for (i, f) in schema.fields().iter().enumerate() {
             let id = FieldId(u32::try_from(i).unwrap_or(u32::MAX));
+            let kept = kept(id);
+            if !kept {
+                dropped.push(id);
+            }
             let mut group = &mut root;
             let segments: Vec<&str> = f.path.split('.').collect();
             let mut prefix = String::new();
@@ -206,7 +234,7 @@ impl Decoder {
                 if k + 1 == segments.len() {
                     // Paths are unique (the checker sees to it): a field's
                     // last segment is new in its group.
-                    group.position_or_insert(seg, || Node::Field { id, ty: f.ty, path: f.path.clone() });
+                    group.position_or_insert(seg, || Node::Field { id, ty: f.ty, path: f.path.clone(), kept });
                     break;
                 }
                 let at = group.position_or_insert(seg, || Node::Group { group: Group::default(), path: prefix.clone() });
@@ -217,7 +245,7 @@ impl Decoder {
                 }
             }
         }
-        Decoder { root, schema }
+        Decoder { root, schema, dropped }
     }
 
     /// Decodes one JSON Lines line in a single pass: the JSON is read
@@ -247,7 +275,15 @@ impl Decoder {
         let parsed = serde::de::DeserializeSeed::deserialize(Root { group: &self.root, d: &mut d }, &mut de)
             .and_then(|()| de.end());
         match (parsed, d.problem) {
-            (Ok(()), _) => Ok(d.record),
+            (Ok(()), _) => {
+                // Checked in full, as the scanner checks them; then left
+                // missing, as the scanner leaves them.
+                let mut record = d.record;
+                for &id in &self.dropped {
+                    record.set(id, Value::Missing);
+                }
+                Ok(record)
+            }
             (Err(_), Some(message)) => Err(EventError { event_id: event_id_in(line), message }),
             (Err(e), None) => Err(EventError { event_id: None, message: format!("json: {e}") }),
         }
@@ -419,7 +455,7 @@ impl<'de> serde::de::Visitor<'de> for GroupVisitor<'_> {
                     map.next_value_seed(GroupVisitor { group, path, d: &mut *self.d, collect: self.collect, top: false })
                         .map_err(|e| self.d.name_number_error(e, path))?;
                 }
-                Some(Node::Field { id, ty, path }) => {
+                Some(Node::Field { id, ty, path, .. }) => {
                     map.next_value_seed(FieldSeed { id: *id, ty: *ty, path, d: &mut *self.d, collect: self.collect })
                         .map_err(|e| self.d.name_number_error(e, path))?;
                 }

@@ -209,13 +209,14 @@ impl<'a> Scanner<'a> {
                     b'n' => s.literal(b"null"),
                     _ => None,
                 },
-                Some(Node::Field { id, ty, .. }) => s.field(id.0 as usize, *ty, record),
+                Some(Node::Field { id, ty, kept, .. }) => s.field(id.0 as usize, *ty, *kept, record),
             }
         })
     }
 
-    /// A field's value, converted as the serde path converts it.
-    fn field(&mut self, slot: usize, ty: TypeName, record: &mut Record) -> Option<()> {
+    /// A field's value, converted as the serde path converts it; a field
+    /// not `kept` is checked the same way and left missing.
+    fn field(&mut self, slot: usize, ty: TypeName, kept: bool, record: &mut Record) -> Option<()> {
         if ty == TypeName::StringList {
             return None;
         }
@@ -244,6 +245,13 @@ impl<'a> Scanner<'a> {
                 Number::Float(f) => Scalar::Float(f),
             },
         };
+        if !kept {
+            // A string is always a valid `string`: nothing to convert.
+            if !(ty == TypeName::String && matches!(scalar, Scalar::Str(_))) {
+                scalar_value(ty, "", scalar).ok()?;
+            }
+            return Some(());
+        }
         let value = scalar_value(ty, "", scalar).ok()?;
         *record.slots.get_mut(slot)? = value;
         Some(())
@@ -371,6 +379,53 @@ mod tests {
                    field custom.at: timestamp rule r -> block when true }";
         let checked = kensa_compiler::compile_source(src).expect("schema");
         Decoder::new(Arc::new(checked.schema))
+    }
+
+    /// The paths [`keeping_decoder`] keeps.
+    const KEPT: [&str; 4] = ["amount", "card.hash", "event.time", "custom.wait"];
+
+    /// The schema of [`decoder`], keeping only [`KEPT`].
+    fn keeping_decoder() -> Decoder {
+        let full = decoder();
+        let kept: Vec<_> = KEPT.iter().map(|p| full.schema.lookup(p).expect("a field").0).collect();
+        Decoder::keeping(Arc::clone(&full.schema), &kept)
+    }
+
+    /// What [`keeping_decoder`] must give for a line: what the full
+    /// decoder gives, with every field but [`KEPT`] left missing.
+    fn full_then_dropped(line: &str) -> Result<crate::Record, crate::EventError> {
+        let full = decoder();
+        full.decode_bytes(line.as_bytes()).map(|mut record| {
+            for f in full.schema.fields().iter().filter(|f| !KEPT.contains(&f.path.as_str())) {
+                record.set(full.schema.lookup(&f.path).expect("a field").0, kensa_compiler::value::Value::Missing);
+            }
+            record
+        })
+    }
+
+    #[test]
+    fn a_keeping_decoder_checks_every_field_and_keeps_only_its_own() {
+        let d = keeping_decoder();
+        let line = r#"{"event":{"id":"e1","time":5},"amount":3,"currency":"JPY","card":{"hash":"h","bin":"4111"},"custom":{"flags":["a"],"wait":"1s"}}"#;
+        let record = d.decode_bytes(line.as_bytes()).expect("valid");
+        let slot = |p: &str| record.get(d.schema.lookup(p).expect("a field").0).clone();
+        assert_eq!(slot("amount"), kensa_compiler::value::Value::Number(3.0));
+        assert_eq!(slot("card.hash"), kensa_compiler::value::Value::str("h"));
+        assert_eq!(slot("custom.wait"), kensa_compiler::value::Value::Duration(1000));
+        for dropped in ["event.id", "currency", "card.bin", "custom.flags"] {
+            assert!(slot(dropped).is_missing(), "{dropped}");
+        }
+        // A field it does not keep is still checked: its type, and that it
+        // is given once.
+        for (bad, want) in [
+            (r#"{"currency": 5}"#, "currency: expected string, got number"),
+            (r#"{"ip": {"address": "10.0.0.999"}}"#, "ip.address: "),
+            (r#"{"currency": "JPY", "currency": "USD"}"#, "currency: given twice"),
+            (r#"{"custom": {"flags": [1]}}"#, "custom.flags: expected string"),
+        ] {
+            let err = d.decode_bytes(bad.as_bytes()).expect_err(bad);
+            assert!(err.message.starts_with(want), "{bad}: {}", err.message);
+        }
     }
 
     #[test]
@@ -503,6 +558,16 @@ mod tests {
         fn the_fast_path_decodes_like_the_serde_path(line in object()) {
             let d = decoder();
             prop_assert_eq!(d.decode_bytes(line.as_bytes()), d.decode_bytes_on_serde_path(line.as_bytes()), "{}", line);
+        }
+
+        /// A decoder keeping a few fields gives, on both paths, what the
+        /// full decoder gives with the other fields left missing: the same
+        /// errors, the kept values unchanged.
+        #[test]
+        fn a_keeping_decoder_decodes_like_the_full_one_less_what_it_drops(line in object()) {
+            let (d, want) = (keeping_decoder(), full_then_dropped(&line));
+            prop_assert_eq!(d.decode_bytes(line.as_bytes()), want.clone(), "{}", line);
+            prop_assert_eq!(d.decode_bytes_on_serde_path(line.as_bytes()), want, "{}", line);
         }
 
         /// The word-at-a-time search finds the first quote, backslash or
