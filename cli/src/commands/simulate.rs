@@ -155,11 +155,10 @@ fn simulate(args: &SimulateArgs) -> Result<u8, u8> {
             if args.flag.is_some() { flag.clone() } else { bflag },
         )
     });
-    let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, out: args.out.clone() };
-
     // A baseline of another schema decodes each line itself: only then are
     // the lines kept after decoding.
     let keep_lines = baseline.as_ref().is_some_and(|b| b.active().schema() != candidate.active().schema());
+    let setup = Setup { from, to, sample: args.sample, seed: args.seed, stop, flag, baseline_stop_flag, keep_lines, out: args.out.clone() };
     let (spent_tx, spent_rx) = std::sync::mpsc::channel();
     let stream = decoded_in_background(replay_decoder(&candidate, baseline.as_ref(), keep_lines), Box::new(ReadLines::new(progress.wrap_read(file))), keep_lines, spent_rx);
     let streamed = replay(&setup, candidate, baseline, &mut labels, stream, spent_tx);
@@ -350,6 +349,9 @@ struct Setup {
     /// The baseline's stop and flag outcomes: the same names when given on
     /// the command line, else the baseline's own defaults.
     baseline_stop_flag: Option<(Vec<String>, Vec<String>)>,
+    /// Lines are kept after decoding, for a baseline of another schema
+    /// that decodes each one itself.
+    keep_lines: bool,
     out: PathBuf,
 }
 
@@ -626,7 +628,7 @@ impl Reporting<'_> {
         // candidate's records. It keeps its own state, so deciding the
         // batch on it after the candidate gives what deciding each event
         // on both in turn would.
-        let lines_kept = batch.lines_and_times.iter().any(|(line, _)| line.is_some());
+        let lines_kept = self.setup.keep_lines;
         if let (Some(b), false) = (self.baseline, lines_kept) {
             b.decide_batch(&batch.records, DecideOptions::default(), &mut batch.base_decided);
         }

@@ -1,5 +1,5 @@
 //! `gen_history`: writes a payment history (JSON Lines, in time order, about
-//! 190 bytes an event) and its chargeback labels, deterministic for a seed.
+//! 260 bytes an event) and its chargeback labels, deterministic for a seed.
 //!
 //! Most events are ordinary customers buying with their own one or two
 //! cards. Mixed in are card-testing attacks: one IP (and device) running many
