@@ -32,7 +32,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn check_accepts_the_examples() {
-    for name in ["default.kensa", "marketplace.kensa"] {
+    for name in ["default.kensa", "marketplace.kensa", "card_testing.kensa"] {
         let out = kensa(&["check", &example(name)]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
     }
@@ -102,7 +102,7 @@ fn fmt_prints_the_canonical_form_and_check_tells_canonical_apart() {
     assert_eq!(kensa(&["fmt", "--check", messy.to_str().unwrap()]).status.code(), Some(1));
     let clean = temp_file("clean.kensa", formatted.as_bytes());
     assert_eq!(kensa(&["fmt", "--check", clean.to_str().unwrap()]).status.code(), Some(0));
-    for name in ["default.kensa", "marketplace.kensa"] {
+    for name in ["default.kensa", "marketplace.kensa", "card_testing.kensa"] {
         assert_eq!(kensa(&["fmt", "--check", &example(name)]).status.code(), Some(0), "{name}");
     }
     let broken = temp_file("broken.kensa", b"ruleset t { rule }");
