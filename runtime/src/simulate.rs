@@ -24,10 +24,19 @@ pub const REVERSE_TYPE: &str = "CHARGEBACK_REVERSE";
 /// Chargeback and fraud annotations, applied in file order.
 #[derive(Debug, Default)]
 pub struct Labels {
-    /// Per event id: fraud or not after every label, and how many label lines name it.
-    by_event: hashbrown::HashMap<String, (bool, usize)>,
-    /// Event ids seen in the history.
-    seen: hashbrown::HashSet<String>,
+    /// What the labels say of each event id they name.
+    by_event: hashbrown::HashMap<String, EventLabels>,
+}
+
+/// What the labels say of one event, and whether the history holds it.
+#[derive(Debug, Default)]
+struct EventLabels {
+    /// Fraud or not after every label.
+    fraud: bool,
+    /// How many label lines name it.
+    lines: usize,
+    /// Seen in the history (so far).
+    seen: bool,
 }
 
 impl Labels {
@@ -43,12 +52,12 @@ impl Labels {
             let v: Json = serde_json::from_str(line).map_err(|e| bad(&format!("not JSON: {e}")))?;
             let id = v.get("event_id").and_then(Json::as_str).ok_or_else(|| bad("`event_id` must be a string"))?;
             let kind = v.get("event_type").and_then(Json::as_str).ok_or_else(|| bad("`event_type` must be a string"))?;
-            let entry = labels.by_event.entry(id.to_string()).or_insert((false, 0));
-            entry.1 += 1;
+            let entry = labels.by_event.entry(id.to_string()).or_default();
+            entry.lines += 1;
             if FRAUD_TYPES.contains(&kind) {
-                entry.0 = true;
+                entry.fraud = true;
             } else if kind == REVERSE_TYPE {
-                entry.0 = false;
+                entry.fraud = false;
             }
         }
         Ok(labels)
@@ -56,26 +65,30 @@ impl Labels {
 
     /// True when the event's labels leave it marked as fraud.
     pub fn is_fraud(&self, event_id: Option<&str>) -> bool {
-        event_id.and_then(|id| self.by_event.get(id)).is_some_and(|(fraud, _)| *fraud)
+        event_id.and_then(|id| self.by_event.get(id)).is_some_and(|e| e.fraud)
     }
 
-    /// Notes that an event with this id is in the history.
-    pub fn saw(&mut self, event_id: Option<&str>) {
-        if let Some(id) = event_id {
-            if self.by_event.contains_key(id) && !self.seen.contains(id) {
-                self.seen.insert(id.to_string());
+    /// Notes that an event with this id is in the history, and tells
+    /// whether its labels leave it marked as fraud ([`Labels::is_fraud`]):
+    /// one lookup for both, done for every replayed event.
+    pub fn saw(&mut self, event_id: Option<&str>) -> bool {
+        match event_id.and_then(|id| self.by_event.get_mut(id)) {
+            Some(e) => {
+                e.seen = true;
+                e.fraud
             }
+            None => false,
         }
     }
 
     /// Forgets which events were seen (for a replay that starts again).
     pub fn forget_seen(&mut self) {
-        self.seen.clear();
+        self.by_event.values_mut().for_each(|e| e.seen = false);
     }
 
     /// Label lines that name no event of the history.
     pub fn unmatched(&self) -> usize {
-        self.by_event.iter().filter(|(id, _)| !self.seen.contains(*id)).map(|(_, (_, lines))| lines).sum()
+        self.by_event.values().filter(|e| !e.seen).map(|e| e.lines).sum()
     }
 }
 
@@ -526,6 +539,29 @@ mod tests {
     use crate::decision::ScoreLevel;
     use crate::deployment::VersionId;
     use proptest::prelude::*;
+
+    #[test]
+    fn labels_mark_fraud_and_count_the_lines_no_replayed_event_matched() {
+        let mut labels = Labels::parse(
+            r#"{"event_id": "a", "event_type": "CHARGEBACK"}
+{"event_id": "b", "event_type": "CHARGEBACK"}
+{"event_id": "b", "event_type": "CHARGEBACK_REVERSE"}
+{"event_id": "c", "event_type": "REFUND"}
+{"event_id": "c", "event_type": "FRAUD_NOTIFICATION"}"#,
+        )
+        .unwrap();
+        assert_eq!(labels.unmatched(), 5);
+        // Seeing an event tells whether it is fraud, as `is_fraud` does.
+        assert!(labels.saw(Some("a")) && labels.is_fraud(Some("a")));
+        assert!(!labels.saw(Some("b")) && !labels.is_fraud(Some("b")), "reversed");
+        assert!(!labels.saw(Some("zz")) && !labels.saw(None), "no labels");
+        assert!(labels.saw(Some("a")), "seen twice");
+        assert_eq!(labels.unmatched(), 2, "c's two lines");
+        labels.forget_seen();
+        assert_eq!(labels.unmatched(), 5);
+        assert!(labels.saw(Some("c")));
+        assert_eq!(labels.unmatched(), 3);
+    }
 
     /// Text with what CSV must quote or escape: quotes, commas, line
     /// breaks, and characters beyond ASCII.

@@ -649,12 +649,11 @@ impl Reporting<'_> {
 
     fn event(&mut self, record: Record, time: i64, decision: Decision, base_decision: Option<Decision>, to_sink: &mut ToSink) {
         let setup = self.setup;
-        self.labels.saw(decision.event_id.as_deref());
+        let fraud = self.labels.saw(decision.event_id.as_deref());
         let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
         if !in_period {
             return;
         }
-        let fraud = self.labels.is_fraud(decision.event_id.as_deref());
         let row = Replayed::new(self.row_fields, &record, decision, time, fraud);
         let item = Reported { row, baseline: base_decision, record };
         match setup.sample {
