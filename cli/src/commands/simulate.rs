@@ -355,6 +355,15 @@ struct Setup {
     out: PathBuf,
 }
 
+/// A decided event, on its way from the deciding thread to the sink.
+struct Decided {
+    record: Record,
+    time: i64,
+    decision: Decision,
+    /// The baseline's decision on it, when there is a baseline.
+    baseline: Option<Decision>,
+}
+
 /// A reported event, with the baseline's decision on it.
 struct Reported {
     row: Replayed,
@@ -365,9 +374,12 @@ struct Reported {
     record: Record,
 }
 
-/// Where reported events go, on a thread of its own: tallied and written
-/// to the result CSV in the order they arrive.
-struct Sink {
+/// Where decided events go, on a thread of its own: reported (labels,
+/// period, sample), tallied and written to the result CSV in replay order.
+/// None of this feeds back into deciding, so the deciding thread, the
+/// replay's critical path, only decides.
+struct Sink<'a> {
+    reporting: Reporting<'a>,
     tally: Tally,
     base: Option<(Tally, Comparison)>,
     /// The result CSV.
@@ -383,21 +395,26 @@ struct Sink {
     spent_tx: std::sync::mpsc::Sender<Vec<Record>>,
 }
 
-impl Sink {
+impl<'a> Sink<'a> {
     /// How many decided records go back to the decoding thread at a time.
     const SPENT_BATCH: usize = 256;
 
     /// How many bytes of result lines are written to the file at a time.
     const WRITE_AT: usize = 1 << 20;
 
-    fn take(&mut self, r: Reported) -> Result<(), Stop> {
-        let Reported { row, baseline, record } = r;
+    /// Sends a record back to the decoding thread to be freed.
+    fn free(&mut self, record: Record) {
         self.spent.push(record);
         if self.spent.len() == Self::SPENT_BATCH {
             let spent = std::mem::replace(&mut self.spent, Vec::with_capacity(Self::SPENT_BATCH));
             // A failed send drops the batch here: still freed.
             let _ = self.spent_tx.send(spent);
         }
+    }
+
+    fn take(&mut self, r: Reported) -> Result<(), Stop> {
+        let Reported { row, baseline, record } = r;
+        self.free(record);
         self.tally.add(&row);
         if let (Some((btally, cmp)), Some(bd)) = (self.base.as_mut(), baseline) {
             let brow = Replayed { decision: bd, ..row.clone() };
@@ -425,23 +442,33 @@ impl Sink {
         Ok(())
     }
 
-    /// Takes every batch until the sender is dropped, then flushes.
-    fn drain(mut self, batches: std::sync::mpsc::Receiver<Vec<Reported>>) -> Result<Sink, Stop> {
+    /// Reports every decided event until the sender is dropped, then the
+    /// sample (in replay order), then flushes.
+    fn drain(mut self, batches: std::sync::mpsc::Receiver<Vec<Decided>>) -> Result<Sink<'a>, Stop> {
         for batch in batches {
-            for r in batch {
-                self.take(r)?;
+            for decided in batch {
+                match self.reporting.event(decided) {
+                    Report::Now(r) => self.take(r)?,
+                    Report::Held => {}
+                    Report::Free(record) => self.free(record),
+                }
             }
+        }
+        let mut sample = std::mem::take(&mut self.reporting.reservoir);
+        sample.sort_by_key(|(i, _)| *i);
+        for (_, r) in sample {
+            self.take(r)?;
         }
         self.write_lines()?;
         Ok(self)
     }
 }
 
-/// The deciding thread's end of the channel to the sink: reported events
+/// The deciding thread's end of the channel to the sink: decided events
 /// go in batches, so the threads meet once per batch, not per event.
 struct ToSink {
-    tx: std::sync::mpsc::SyncSender<Vec<Reported>>,
-    batch: Vec<Reported>,
+    tx: std::sync::mpsc::SyncSender<Vec<Decided>>,
+    batch: Vec<Decided>,
 }
 
 impl ToSink {
@@ -449,8 +476,8 @@ impl ToSink {
 
     /// Queues an event; false when the sink has stopped (its error is in
     /// its result).
-    fn push(&mut self, r: Reported) -> bool {
-        self.batch.push(r);
+    fn push(&mut self, d: Decided) -> bool {
+        self.batch.push(d);
         self.batch.len() < Self::BATCH || self.flush()
     }
 
@@ -485,7 +512,16 @@ fn replay(
     let base = baseline.as_ref().zip(setup.baseline_stop_flag.clone()).map(|(b, (stop, flag))| {
         (Tally::new(b.active().program(), stop, flag), Comparison::default())
     });
+    let reporting = Reporting {
+        setup,
+        labels,
+        row_fields: RowFields::of(candidate.active().program()),
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed),
+        reservoir: Vec::new(),
+        reported_so_far: 0,
+    };
     let sink = Sink {
+        reporting,
         tally: Tally::new(candidate.active().program(), setup.stop.clone(), setup.flag.clone()),
         base,
         file,
@@ -495,10 +531,10 @@ fn replay(
         spent_tx,
     };
     let (counted, sink) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Reported>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decided>>(8);
         let writer = scope.spawn(move || sink.drain(rx));
         let mut to_sink = ToSink { tx, batch: Vec::with_capacity(ToSink::BATCH) };
-        let counted = decide_all(setup, &candidate, baseline.as_ref(), labels, lines, &mut to_sink);
+        let counted = decide_all(setup, &candidate, baseline.as_ref(), lines, &mut to_sink);
         if counted.is_ok() {
             to_sink.flush();
         }
@@ -523,28 +559,15 @@ fn replay(
 }
 
 /// Decides every event in order, in batches of [`Batch::SIZE`], and hands
-/// the reported ones to the sink (in replay order, or the sample's at the
-/// end).
+/// them to the sink in replay order; stops early when the sink has.
 fn decide_all(
     setup: &Setup,
     candidate: &Engine,
     baseline: Option<&Engine>,
-    labels: &mut Labels,
     lines: impl Iterator<Item = Decoded>,
     to_sink: &mut ToSink,
 ) -> Result<Counted, Stop> {
-    let candidate_version = candidate.active();
-    let time_field = candidate_version.program().event_time_field;
-    let mut report = Reporting {
-        setup,
-        baseline,
-        labels,
-        row_fields: RowFields::of(candidate_version.program()),
-        rng: rand_chacha::ChaCha8Rng::seed_from_u64(setup.seed),
-        reservoir: Vec::new(),
-        reported_so_far: 0,
-        stopped: false,
-    };
+    let time_field = candidate.active().program().event_time_field;
     let (mut events, mut invalid) = (0u64, 0u64);
     let mut newest = i64::MIN;
     let mut batch = Batch::default();
@@ -569,20 +592,11 @@ fn decide_all(
         events += 1;
         batch.records.push(record);
         batch.lines_and_times.push((line, time));
-        if batch.records.len() == Batch::SIZE {
-            report.batch(candidate, &mut batch, to_sink);
-            if report.stopped {
-                break;
-            }
-        }
-    }
-    report.batch(candidate, &mut batch, to_sink);
-    report.reservoir.sort_by_key(|(i, _)| *i);
-    for (_, item) in report.reservoir {
-        if !to_sink.push(item) {
+        if batch.records.len() == Batch::SIZE && !batch.decide(setup, candidate, baseline, to_sink) {
             break;
         }
     }
+    batch.decide(setup, candidate, baseline, to_sink);
     Ok(Counted { events, invalid })
 }
 
@@ -602,79 +616,89 @@ struct Batch {
 impl Batch {
     /// How many events are decided together.
     const SIZE: usize = 64;
-}
 
-/// What happens to decided events: the baseline, the labels, the period
-/// and the sample; reported events go to the sink (in replay order, or the
-/// sample's at the end).
-struct Reporting<'a> {
-    setup: &'a Setup,
-    baseline: Option<&'a Engine>,
-    labels: &'a mut Labels,
-    row_fields: RowFields,
-    rng: rand_chacha::ChaCha8Rng,
-    reservoir: Vec<(u64, Reported)>,
-    reported_so_far: u64,
-    /// The sink stopped; its result says why.
-    stopped: bool,
-}
-
-impl Reporting<'_> {
-    /// Decides the batch and reports its events; leaves it empty.
-    fn batch(&mut self, candidate: &Engine, batch: &mut Batch, to_sink: &mut ToSink) {
-        candidate.decide_batch(&batch.records, DecideOptions::default(), &mut batch.decided);
+    /// Decides the batch on the candidate (and the baseline) and hands its
+    /// events to the sink; leaves it empty. False when the sink has
+    /// stopped.
+    fn decide(&mut self, setup: &Setup, candidate: &Engine, baseline: Option<&Engine>, to_sink: &mut ToSink) -> bool {
+        candidate.decide_batch(&self.records, DecideOptions::default(), &mut self.decided);
         // Lines are kept only for a baseline of another schema, which
         // decodes each one itself; any other baseline decides the
         // candidate's records. It keeps its own state, so deciding the
         // batch on it after the candidate gives what deciding each event
         // on both in turn would.
-        let lines_kept = self.setup.keep_lines;
-        if let (Some(b), false) = (self.baseline, lines_kept) {
-            b.decide_batch(&batch.records, DecideOptions::default(), &mut batch.base_decided);
+        let lines_kept = setup.keep_lines;
+        if let (Some(b), false) = (baseline, lines_kept) {
+            b.decide_batch(&self.records, DecideOptions::default(), &mut self.base_decided);
         }
-        let mut base_decided = batch.base_decided.drain(..);
-        let events = batch.records.drain(..).zip(batch.lines_and_times.drain(..)).zip(batch.decided.drain(..));
+        let mut base_decided = self.base_decided.drain(..);
+        let events = self.records.drain(..).zip(self.lines_and_times.drain(..)).zip(self.decided.drain(..));
+        let mut open = true;
         for ((record, (line, time)), decision) in events {
-            let base_decision = match (self.baseline, lines_kept) {
+            let baseline = match (baseline, lines_kept) {
                 (None, _) => None,
                 (Some(_), false) => base_decided.next(),
                 // Decoded again from the kept line, in this baseline's schema.
                 (Some(b), true) => line.and_then(|line| b.decide_json(&line, DecideOptions::default()).ok()),
             };
-            if !self.stopped {
-                self.event(record, time, decision, base_decision, to_sink);
-            }
+            open = open && to_sink.push(Decided { record, time, decision, baseline });
         }
+        open
     }
+}
 
-    fn event(&mut self, record: Record, time: i64, decision: Decision, base_decision: Option<Decision>, to_sink: &mut ToSink) {
+/// What reporting does with a decided event.
+// Returned once per event and matched at once, never stored: boxing the
+// large variant would allocate for every event instead.
+#[allow(clippy::large_enum_variant)]
+enum Report {
+    /// Report it now.
+    Now(Reported),
+    /// Kept in the sample, reported at the end.
+    Held,
+    /// Not reported (outside the period, or put out of the sample): only
+    /// its record is left to free.
+    Free(Record),
+}
+
+/// How decided events are reported, on the sink's thread: the labels, the
+/// period and the sample.
+struct Reporting<'a> {
+    setup: &'a Setup,
+    labels: &'a mut Labels,
+    row_fields: RowFields,
+    rng: rand_chacha::ChaCha8Rng,
+    /// The sample so far, each event with its place among the reported.
+    reservoir: Vec<(u64, Reported)>,
+    reported_so_far: u64,
+}
+
+impl Reporting<'_> {
+    /// Reports one event; every decided event comes here, in replay order,
+    /// so the labels learn which events the history holds.
+    fn event(&mut self, d: Decided) -> Report {
         let setup = self.setup;
+        let Decided { record, time, decision, baseline } = d;
         let fraud = self.labels.saw(decision.event_id.as_deref());
         let in_period = setup.from.is_none_or(|f| time >= f) && setup.to.is_none_or(|t| time < t);
         if !in_period {
-            return;
+            return Report::Free(record);
         }
         let row = Replayed::new(self.row_fields, &record, decision, time, fraud);
-        let item = Reported { row, baseline: base_decision, record };
-        match setup.sample {
-            None => {
-                if !to_sink.push(item) {
-                    self.stopped = true;
-                }
-            }
-            Some(n) => {
-                // Reservoir sampling (algorithm R): every reported event ends
-                // up in the sample with probability n / reported.
-                if self.reservoir.len() < n {
-                    self.reservoir.push((self.reported_so_far, item));
-                } else {
-                    let j = self.rng.random_range(0..=self.reported_so_far);
-                    if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.reservoir.get_mut(j)) {
-                        *slot = (self.reported_so_far, item);
-                    }
-                }
-            }
-        }
+        let item = Reported { row, baseline, record };
+        let place = self.reported_so_far;
         self.reported_so_far += 1;
+        let Some(n) = setup.sample else { return Report::Now(item) };
+        // Reservoir sampling (algorithm R): every reported event ends up in
+        // the sample with probability n / reported.
+        if self.reservoir.len() < n {
+            self.reservoir.push((place, item));
+            return Report::Held;
+        }
+        let j = self.rng.random_range(0..=place);
+        match usize::try_from(j).ok().and_then(|j| self.reservoir.get_mut(j)) {
+            Some(slot) => Report::Free(std::mem::replace(slot, (place, item)).1.record),
+            None => Report::Free(item.record),
+        }
     }
 }
