@@ -92,14 +92,16 @@ pub enum KeyRef<'a> {
 
 impl<'a> KeyRef<'a> {
     /// The key part of a scalar value; `None` for missing (and lists).
+    /// The one place a value is mapped to a key part: [`KeyPart::of`] and
+    /// `count_distinct`'s `PartRef::of` are this mapping.
     pub fn of(v: &'a Value) -> Option<KeyRef<'a>> {
-        Some(match (v, PartRef::of(v)?) {
-            (Value::Str(s), _) => KeyRef::Str(s),
-            (_, PartRef::Num(n)) => KeyRef::Num(n),
-            (_, PartRef::Ip(a)) => KeyRef::Ip(a),
-            (_, PartRef::Int(t)) => KeyRef::Int(t),
-            (_, PartRef::Bool(b)) => KeyRef::Bool(b),
-            (_, PartRef::Str(_)) => return None,
+        Some(match v {
+            Value::Str(s) => KeyRef::Str(s),
+            Value::Number(n) => KeyRef::Num(number_bits(*n)),
+            Value::Ip(a) => KeyRef::Ip(ip_to_u128(*a)),
+            Value::Timestamp(t) | Value::Duration(t) => KeyRef::Int(*t),
+            Value::Bool(b) => KeyRef::Bool(*b),
+            Value::Missing | Value::StrList(_) => return None,
         })
     }
 
@@ -128,14 +130,15 @@ enum PartRef<'a> {
 }
 
 impl PartRef<'_> {
+    /// [`KeyRef::of`], a string as its bytes.
+    #[inline]
     fn of(v: &Value) -> Option<PartRef<'_>> {
-        Some(match v {
-            Value::Str(s) => PartRef::Str(s.as_bytes()),
-            Value::Number(n) => PartRef::Num(number_bits(*n)),
-            Value::Ip(a) => PartRef::Ip(ip_to_u128(*a)),
-            Value::Timestamp(t) | Value::Duration(t) => PartRef::Int(*t),
-            Value::Bool(b) => PartRef::Bool(*b),
-            Value::Missing | Value::StrList(_) => return None,
+        Some(match KeyRef::of(v)? {
+            KeyRef::Str(s) => PartRef::Str(s.as_bytes()),
+            KeyRef::Num(n) => PartRef::Num(n),
+            KeyRef::Ip(a) => PartRef::Ip(a),
+            KeyRef::Int(t) => PartRef::Int(t),
+            KeyRef::Bool(b) => PartRef::Bool(b),
         })
     }
 }
